@@ -1,0 +1,197 @@
+"""RFC 9457 problem details: typed errors raised by business code, rendered in one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from marfiq_shared.i18n import translate
+
+PROBLEM_BASE = "https://marfiq.ma/problems/"
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+log = logging.getLogger("marfiq.problems")
+
+
+class Problem(Exception):
+    """A failure the client can act on. Subclasses fix `status` and `code`.
+
+    `code` is the stable last segment of the problem `type` URI and the key of its
+    localised title.
+    """
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad-request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail or self.code)
+        self.detail = detail
+        self.headers = headers
+        self.extensions = extensions
+
+
+class BadRequest(Problem):
+    status, code = 400, "bad-request"
+
+
+class Unauthorized(Problem):
+    status, code = 401, "unauthorized"
+
+    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, **extensions)
+
+
+class InvalidToken(Unauthorized):
+    code = "invalid-token"
+
+
+class Forbidden(Problem):
+    status, code = 403, "forbidden"
+
+
+class StepUpRequired(Problem):
+    status, code = 403, "step-up-required"
+
+    def __init__(self, required_acr: str, detail: str | None = None) -> None:
+        super().__init__(detail, required_acr=required_acr)
+
+
+class NotFound(Problem):
+    status, code = 404, "not-found"
+
+
+class Conflict(Problem):
+    status, code = 409, "conflict"
+
+
+class PayloadTooLarge(Problem):
+    status, code = 413, "payload-too-large"
+
+
+class UnsupportedMediaType(Problem):
+    status, code = 415, "unsupported-media-type"
+
+
+class ValidationFailed(Problem):
+    status, code = 422, "validation-error"
+
+
+class RateLimited(Problem):
+    status, code = 429, "rate-limited"
+
+
+_STATUS_CODES = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    429: "rate-limited",
+    502: "bad-gateway",
+    504: "gateway-timeout",
+}
+
+
+def problem_response(
+    status: int,
+    code: str,
+    *,
+    detail: str | None = None,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> Response:
+    """Render one problem document; the single place the wire format is written."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + code,
+        "title": translate(code),
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    body.update(extensions)
+    return Response(
+        orjson.dumps(body, default=str),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _field_errors(exc: RequestValidationError) -> tuple[bool, list[dict[str, Any]]]:
+    malformed = False
+    errors = []
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            malformed = True
+        location = [str(part) for part in error.get("loc", ())]
+        errors.append(
+            {
+                "field": ".".join(location[1:]) or location[0] if location else "",
+                "in": location[0] if location else "body",
+                "message": error.get("msg", ""),
+                "code": error.get("type", ""),
+            }
+        )
+    return malformed, errors
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Every error leaves the service as RFC 9457 JSON; nothing else is ever rendered."""
+
+    async def on_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Problem)
+        return problem_response(
+            exc.status,
+            exc.code,
+            detail=exc.detail,
+            instance=request.url.path,
+            headers=exc.headers,
+            **exc.extensions,
+        )
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        malformed, errors = _field_errors(exc)
+        if malformed:
+            return problem_response(400, "malformed-json", instance=request.url.path)
+        return problem_response(422, "validation-error", instance=request.url.path, errors=errors)
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _STATUS_CODES.get(exc.status_code, "bad-request" if exc.status_code < 500 else "")
+        detail = exc.detail if isinstance(exc.detail, str) and exc.status_code < 500 else None
+        return problem_response(
+            exc.status_code,
+            code or "internal-error",
+            detail=detail if detail not in ("Not Found", "Method Not Allowed") else None,
+            instance=request.url.path,
+            headers=exc.headers,
+        )
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return problem_response(500, "internal-error", instance=request.url.path)
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)

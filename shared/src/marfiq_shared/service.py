@@ -1,0 +1,135 @@
+"""Service defaults: what every Marfiq service process is made of, wired in one place."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import MetaData, Table, text
+
+from marfiq_shared import health
+from marfiq_shared.auth import JwksCache, JwksFetcher, TokenVerifier, http_jwks_fetcher
+from marfiq_shared.db import Database
+from marfiq_shared.logs import configure_logging
+from marfiq_shared.middleware import RequestContextMiddleware
+from marfiq_shared.problems import install_problem_handlers
+from marfiq_shared.settings import MarfiqSettings
+
+if TYPE_CHECKING:
+    from marfiq_shared.events.consumer import Handler
+    from marfiq_shared.events.transport import Transport
+
+Hook = Callable[[FastAPI], Awaitable[None]]
+
+
+@dataclass
+class ServiceDefinition:
+    """What makes one service: its name, tables, routes and the events it consumes."""
+
+    name: str
+    settings: MarfiqSettings
+    metadata: MetaData
+    outbox: Table
+    inbox: Table
+    routers: Sequence[APIRouter]
+    subscriptions: dict[str, Handler] = field(default_factory=dict)
+    on_startup: Sequence[Hook] = ()
+    on_shutdown: Sequence[Hook] = ()
+    description: str = ""
+    version: str = "0.1.0"
+    openapi_tags: list[dict[str, Any]] | None = None
+
+
+def create_service_app(
+    definition: ServiceDefinition,
+    *,
+    transport: Transport | None = None,
+    jwks_fetcher: JwksFetcher | None = None,
+    configure_logs: bool = True,
+) -> FastAPI:
+    """Build a service's FastAPI app; nothing connects until the lifespan starts.
+
+    `transport` is passed in by the embedded launcher so that all services share one
+    in-process bus; `jwks_fetcher` lets it read identity's keys without an HTTP hop.
+    """
+    settings = definition.settings
+    if configure_logs:
+        configure_logging(settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from marfiq_shared.events.runtime import EventRuntime, make_transport
+
+        database = Database(
+            settings.database_url,
+            schema=settings.db_schema,
+            source=definition.name,
+            outbox=definition.outbox,
+            pool_size=settings.database_pool_size,
+        )
+        own_transport = transport is None
+        bus = transport or make_transport(settings)
+        app.state.settings = settings
+        app.state.db = database
+        app.state.transport = bus
+        app.state.token_verifier = TokenVerifier(
+            JwksCache(jwks_fetcher or http_jwks_fetcher(settings.marfiq_jwks_url)),
+            issuer=settings.marfiq_issuer,
+            audience=settings.marfiq_audience,
+        )
+
+        async def database_ready() -> None:
+            async with database.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+
+        async def broker_ready() -> None:
+            if not bus.is_connected():
+                raise ConnectionError("event transport is not connected")
+
+        app.state.readiness = {"database": database_ready, "broker": broker_ready}
+        runtime = EventRuntime(
+            database,
+            bus,
+            queue=definition.name,
+            subscriptions=definition.subscriptions,
+            outbox=definition.outbox,
+            inbox=definition.inbox,
+            settings=settings,
+        )
+        app.state.events = runtime
+        if own_transport:
+            await bus.start()
+        for hook in definition.on_startup:
+            await hook(app)
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            for hook in definition.on_shutdown:
+                await hook(app)
+            if own_transport:
+                await bus.close()
+            await database.dispose()
+
+    app = FastAPI(
+        title=f"Marfiq {definition.name}",
+        description=definition.description,
+        version=definition.version,
+        lifespan=lifespan,
+        openapi_tags=definition.openapi_tags,
+    )
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    for router in definition.routers:
+        app.include_router(router)
+    app.add_middleware(
+        RequestContextMiddleware,
+        service=definition.name,
+        max_body_bytes=settings.max_body_bytes,
+        default_language=settings.default_language,
+    )
+    return app

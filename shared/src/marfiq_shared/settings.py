@@ -1,0 +1,79 @@
+"""Settings every service shares; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+Language = Literal["ar", "fr", "en"]
+
+# Names an operator sets once for the whole platform. A service-prefixed variable
+# (COMPLAINTS_DATABASE_URL) still wins, so one service can be pointed at its own cluster.
+SHARED_NAMES = (
+    "database_url",
+    "amqp_url",
+    "marfiq_issuer",
+    "marfiq_audience",
+    "marfiq_jwks_url",
+    "log_level",
+    "log_json",
+    "default_language",
+)
+
+
+class _SharedEnvSource(PydanticBaseSettingsSource):
+    """Reads the platform-wide names without the service prefix."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return os.environ.get(field_name.upper()), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {
+            name: os.environ[name.upper()]
+            for name in SHARED_NAMES
+            if name in self.settings_cls.model_fields and name.upper() in os.environ
+        }
+
+
+class MarfiqSettings(BaseSettings):
+    """Base of every service's settings; see the README table for each variable."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_prefix="MARFIQ_")
+
+    service_name: ClassVar[str] = "marfiq"
+    db_schema: ClassVar[str] = "public"
+
+    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/marfiq"
+    database_pool_size: int = 10
+    # None selects the in-process event transport (embedded mode).
+    amqp_url: str | None = None
+    marfiq_issuer: str = "http://127.0.0.1:8000"
+    marfiq_audience: str = "marfiq"
+    # Where services fetch the identity service's signing keys.
+    marfiq_jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
+    log_level: str = "INFO"
+    log_json: bool = True
+    default_language: Language = "fr"
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    # Event backbone tuning.
+    event_exchange: str = "marfiq.events"
+    event_retry_delays_ms: list[int] = Field(default_factory=lambda: [1_000, 5_000, 30_000])
+    event_relay_batch: int = Field(default=500, ge=1, le=5_000)
+    event_relay_idle_ms: int = Field(default=200, ge=5)
+    event_prefetch: int = Field(default=200, ge=1)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _SharedEnvSource(settings_cls), file_secret_settings)
