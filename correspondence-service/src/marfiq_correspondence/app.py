@@ -1,0 +1,39 @@
+"""Application factory of the correspondence service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from marfiq_shared.service import ServiceDefinition, create_service_app
+
+from marfiq_correspondence.db import inbox, metadata, outbox
+from marfiq_correspondence.settings import CorrespondenceSettings
+from marfiq_correspondence.subscriptions import SUBSCRIPTIONS
+
+if TYPE_CHECKING:
+    from marfiq_shared.auth import JwksFetcher
+    from marfiq_shared.events.transport import Transport
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def create_app(
+    settings: CorrespondenceSettings | None = None,
+    *,
+    transport: Transport | None = None,
+    jwks_fetcher: JwksFetcher | None = None,
+) -> FastAPI:
+    """Build the correspondence service; connections open in the lifespan, not here."""
+    definition = ServiceDefinition(
+        name="correspondence-service",
+        settings=settings or CorrespondenceSettings(),
+        metadata=metadata,
+        outbox=outbox,
+        inbox=inbox,
+        routers=[],
+        subscriptions=SUBSCRIPTIONS,
+    )
+    return create_service_app(definition, transport=transport, jwks_fetcher=jwks_fetcher)

@@ -1,0 +1,17 @@
+"""The correspondence schema: metadata, and the tables every service has (outbox, inbox, keys)."""
+
+from __future__ import annotations
+
+from marfiq_shared.db import service_metadata
+from marfiq_shared.directory import administrations_replica_table
+from marfiq_shared.events.inbox import inbox_table
+from marfiq_shared.events.outbox import outbox_table
+from marfiq_shared.idempotency import idempotency_table
+
+SCHEMA = "correspondence"
+metadata = service_metadata(SCHEMA)
+
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)
+idempotency = idempotency_table(metadata)
+administrations = administrations_replica_table(metadata)

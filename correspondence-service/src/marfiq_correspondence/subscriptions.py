@@ -1,0 +1,16 @@
+"""The only place that says which events the correspondence service consumes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from marfiq_shared.directory import replica_subscriptions
+
+from marfiq_correspondence.db import administrations
+
+if TYPE_CHECKING:
+    from marfiq_shared.events.consumer import Handler
+
+SUBSCRIPTIONS: dict[str, Handler] = {
+    **replica_subscriptions(administrations),
+}
