@@ -93,7 +93,7 @@ def create_service_app(
         runtime = EventRuntime(
             database,
             bus,
-            queue=definition.name,
+            queue=settings.event_queue_prefix + definition.name,
             subscriptions=definition.subscriptions,
             outbox=definition.outbox,
             inbox=definition.inbox,

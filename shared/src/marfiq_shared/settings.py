@@ -22,6 +22,8 @@ SHARED_NAMES = (
     "log_level",
     "log_json",
     "default_language",
+    "event_exchange",
+    "event_queue_prefix",
 )
 
 
@@ -62,6 +64,8 @@ class MarfiqSettings(BaseSettings):
 
     # Event backbone tuning.
     event_exchange: str = "marfiq.events"
+    # Lets several platforms (or test runs) share one broker without sharing queues.
+    event_queue_prefix: str = ""
     event_retry_delays_ms: list[int] = Field(default_factory=lambda: [1_000, 5_000, 30_000])
     event_relay_batch: int = Field(default=500, ge=1, le=5_000)
     event_relay_idle_ms: int = Field(default=200, ge=5)
