@@ -177,6 +177,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if isinstance(exc.__cause__, Problem):
+            # FastAPI wraps errors raised while reading the body (our streamed size limit)
+            # into a generic 400; the original problem is the honest answer.
+            return await on_problem(request, exc.__cause__)
         code = _STATUS_CODES.get(exc.status_code, "bad-request" if exc.status_code < 500 else "")
         detail = exc.detail if isinstance(exc.detail, str) and exc.status_code < 500 else None
         return problem_response(
