@@ -10,22 +10,31 @@ import sys
 import time
 from collections.abc import Mapping
 
-from marfiq.services import GATEWAY_PORT, SERVICES
+from marfiq.services import GATEWAY_PORT, SERVICES, service
 from marfiq_shared.migrations import upgrade
 
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/marfiq"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
 
-def platform_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+def default_ports() -> dict[str, int]:
+    return {"gateway": GATEWAY_PORT} | {spec.name: spec.port for spec in SERVICES}
+
+
+def platform_env(
+    base: Mapping[str, str] | None = None, ports: Mapping[str, int] | None = None
+) -> dict[str, str]:
     """The environment every process of the platform shares."""
+    ports = ports or default_ports()
     env = dict(base if base is not None else os.environ)
     env.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
     env.setdefault("AMQP_URL", DEFAULT_AMQP_URL)
-    env.setdefault("MARFIQ_ISSUER", f"http://127.0.0.1:{GATEWAY_PORT}")
-    env.setdefault("MARFIQ_JWKS_URL", f"http://127.0.0.1:{SERVICES[0].port}/.well-known/jwks.json")
+    env.setdefault("MARFIQ_ISSUER", f"http://127.0.0.1:{ports['gateway']}")
+    env.setdefault(
+        "MARFIQ_JWKS_URL", f"http://127.0.0.1:{ports['identity']}/.well-known/jwks.json"
+    )
     for spec in SERVICES:
-        env.setdefault(f"GATEWAY_{spec.name.upper()}_URL", f"http://127.0.0.1:{spec.port}")
+        env.setdefault(f"GATEWAY_{spec.name.upper()}_URL", f"http://127.0.0.1:{ports[spec.name]}")
     return env
 
 
@@ -57,18 +66,26 @@ def migrate_all(database_url: str) -> None:
         upgrade(spec.migrations, database_url)
 
 
-def start_processes(env: Mapping[str, str], *, workers: int = 1) -> dict[str, subprocess.Popen[bytes]]:
-    """Start every service, then the gateway; each its own process group."""
-    processes: dict[str, subprocess.Popen[bytes]] = {}
-    for spec in SERVICES:
-        processes[spec.name] = subprocess.Popen(  # noqa: S603 (our own interpreter)
-            uvicorn_command(spec.factory, spec.port, workers=workers), env=dict(env)
-        )
-    processes["gateway"] = subprocess.Popen(  # noqa: S603
-        uvicorn_command("marfiq_gateway.app:create_app", GATEWAY_PORT, workers=workers),
-        env=dict(env),
+GATEWAY_FACTORY = "marfiq_gateway.app:create_app"
+
+
+def start_process(
+    name: str, env: Mapping[str, str], port: int, *, workers: int = 1
+) -> subprocess.Popen[bytes]:
+    """Start one part of the platform (a service by name, or "gateway") as its own process."""
+    factory = GATEWAY_FACTORY if name == "gateway" else service(name).factory
+    return subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+        uvicorn_command(factory, port, workers=workers), env=dict(env)
     )
-    return processes
+
+
+def start_processes(
+    env: Mapping[str, str], *, ports: Mapping[str, int] | None = None, workers: int = 1
+) -> dict[str, subprocess.Popen[bytes]]:
+    """Start every service, then the gateway."""
+    ports = ports or default_ports()
+    names = [spec.name for spec in SERVICES] + ["gateway"]
+    return {name: start_process(name, env, ports[name], workers=workers) for name in names}
 
 
 def main() -> None:
