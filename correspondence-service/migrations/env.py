@@ -1,6 +1,5 @@
+import marfiq_correspondence.models  # noqa: F401  (registers every table on the metadata)
 from marfiq_correspondence.db import SCHEMA, metadata
 from marfiq_shared.migrations import run_env
-
-import marfiq_correspondence.models  # noqa: F401  (registers every table on the metadata)
 
 run_env(metadata, SCHEMA)

@@ -14,6 +14,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
+
 from marfiq_shared.auth import JwksCache, Principal, TokenVerifier, require_acr
 from marfiq_shared.problems import InvalidToken, StepUpRequired
 

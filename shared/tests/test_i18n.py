@@ -1,4 +1,5 @@
 import pytest
+
 from marfiq_shared.i18n import negotiate_language, register_messages, translate
 
 

@@ -1,4 +1,5 @@
 import pytest
+
 from marfiq_shared.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 

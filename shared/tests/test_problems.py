@@ -5,9 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict, Field
+
 from marfiq_shared.middleware import RequestContextMiddleware
 from marfiq_shared.problems import Conflict, install_problem_handlers
-from pydantic import BaseModel, ConfigDict, Field
 
 
 class ThingCreate(BaseModel):

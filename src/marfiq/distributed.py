@@ -30,9 +30,7 @@ def platform_env(
     env.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
     env.setdefault("AMQP_URL", DEFAULT_AMQP_URL)
     env.setdefault("MARFIQ_ISSUER", f"http://127.0.0.1:{ports['gateway']}")
-    env.setdefault(
-        "MARFIQ_JWKS_URL", f"http://127.0.0.1:{ports['identity']}/.well-known/jwks.json"
-    )
+    env.setdefault("MARFIQ_JWKS_URL", f"http://127.0.0.1:{ports['identity']}/.well-known/jwks.json")
     for spec in SERVICES:
         env.setdefault(f"GATEWAY_{spec.name.upper()}_URL", f"http://127.0.0.1:{ports[spec.name]}")
     return env

@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
-from marfiq_shared.service import ServiceDefinition, create_service_app
-
 from marfiq_complaints.db import inbox, metadata, outbox
 from marfiq_complaints.settings import ComplaintsSettings
 from marfiq_complaints.subscriptions import SUBSCRIPTIONS
+from marfiq_shared.service import ServiceDefinition, create_service_app
 
 if TYPE_CHECKING:
     from marfiq_shared.auth import JwksFetcher

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from marfiq_shared.directory import replica_subscriptions
-
 from marfiq_correspondence.db import administrations
+from marfiq_shared.directory import replica_subscriptions
 
 if TYPE_CHECKING:
     from marfiq_shared.events.consumer import Handler
