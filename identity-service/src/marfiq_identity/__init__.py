@@ -1,0 +1,1 @@
+"""Marfiq identity service: accounts, sign-in, tokens, signing keys, administrations."""

@@ -1,0 +1,1 @@
+"""People who sign in: citizens, agents of administrations, platform administrators."""

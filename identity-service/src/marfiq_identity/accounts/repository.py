@@ -1,0 +1,39 @@
+"""Every query on accounts."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marfiq_identity.accounts.models import Account
+
+
+async def get(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
+    return await session.get(Account, account_id)
+
+
+async def get_by_email(session: AsyncSession, email: str) -> Account | None:
+    found: Account | None = await session.scalar(select(Account).where(Account.email == email))
+    return found
+
+
+async def insert_unless_email_taken(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert an account unless its e-mail is already used; True when inserted.
+
+    Safe under concurrency: replicas starting together insert it once.
+    """
+    inserted = await session.execute(
+        insert(Account)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[Account.email])
+        .returning(Account.id)
+    )
+    return inserted.first() is not None
+
+
+def add(session: AsyncSession, account: Account) -> None:
+    session.add(account)

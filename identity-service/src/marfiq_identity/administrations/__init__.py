@@ -1,0 +1,1 @@
+"""The directory of administrations: the source of truth other services replicate."""

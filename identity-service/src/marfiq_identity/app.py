@@ -1,0 +1,90 @@
+"""Application factory of the identity service."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI
+
+from marfiq_identity import models  # noqa: F401  (every table on the metadata)
+from marfiq_identity.accounts import api as accounts_api
+from marfiq_identity.accounts import errors as account_errors
+from marfiq_identity.accounts.service import bootstrap_platform_admin
+from marfiq_identity.administrations import api as administrations_api
+from marfiq_identity.administrations import errors as administration_errors
+from marfiq_identity.db import inbox, metadata, outbox
+from marfiq_identity.keys import api as keys_api
+from marfiq_identity.keys.service import KeyRing
+from marfiq_identity.settings import IdentitySettings
+from marfiq_identity.subscriptions import SUBSCRIPTIONS
+from marfiq_shared.i18n import register_messages
+from marfiq_shared.service import ServiceDefinition, create_service_app
+
+if TYPE_CHECKING:
+    from marfiq_shared.auth import JwksFetcher
+    from marfiq_shared.db import Database
+    from marfiq_shared.events.transport import Transport
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+log = logging.getLogger("marfiq.identity")
+
+
+def create_app(
+    settings: IdentitySettings | None = None,
+    *,
+    transport: Transport | None = None,
+    jwks_fetcher: JwksFetcher | None = None,
+) -> FastAPI:
+    """Build the identity service; keys load and connections open in the lifespan.
+
+    Identity verifies its own tokens from its in-memory key set unless `jwks_fetcher` says
+    otherwise.
+    """
+    settings = settings or IdentitySettings()
+    register_messages(account_errors.MESSAGES | administration_errors.MESSAGES)
+    keyring = KeyRing(settings)
+
+    async def load_keys(app: FastAPI) -> None:
+        database: Database = app.state.db
+        await keyring.refresh(database)
+        keyring.start(database)
+
+    async def bootstrap_admin(app: FastAPI) -> None:
+        if settings.bootstrap_admin_email is None:
+            return
+        database: Database = app.state.db
+        async with database.sessionmaker() as session, session.begin():
+            await bootstrap_platform_admin(
+                session,
+                email=settings.bootstrap_admin_email,
+                language=settings.default_language,
+            )
+
+    async def stop_keys(app: FastAPI) -> None:
+        await keyring.stop()
+
+    definition = ServiceDefinition(
+        name=settings.service_name,
+        settings=settings,
+        metadata=metadata,
+        outbox=outbox,
+        inbox=inbox,
+        routers=[keys_api.router, accounts_api.router, administrations_api.router],
+        subscriptions=SUBSCRIPTIONS,
+        on_startup=[load_keys, bootstrap_admin],
+        on_shutdown=[stop_keys],
+        description="Accounts, sign-in, access tokens and signing keys, administrations.",
+        openapi_tags=[
+            {"name": "keys", "description": "Signing keys and discovery"},
+            {"name": "accounts", "description": "The signed-in user's account"},
+            {"name": "administrations", "description": "Directory of administrations"},
+        ],
+    )
+    app = create_service_app(
+        definition, transport=transport, jwks_fetcher=jwks_fetcher or keyring.jwks_document
+    )
+    app.state.keyring = keyring
+    return app

@@ -1,0 +1,23 @@
+"""The identity schema: metadata, declarative base, and the tables every service has."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import DeclarativeBase
+
+from marfiq_shared.db import service_metadata
+from marfiq_shared.events.inbox import inbox_table
+from marfiq_shared.events.outbox import outbox_table
+from marfiq_shared.idempotency import idempotency_table
+
+SCHEMA = "identity"
+metadata = service_metadata(SCHEMA)
+
+outbox = outbox_table(metadata)
+inbox = inbox_table(metadata)
+idempotency = idempotency_table(metadata)
+
+
+class Base(DeclarativeBase):
+    """Base of the identity service's typed models; every table lands in `identity`."""
+
+    metadata = metadata

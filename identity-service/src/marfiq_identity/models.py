@@ -1,0 +1,19 @@
+"""Every table of the service, imported so that Alembic sees them all."""
+
+from marfiq_identity.accounts.models import Account
+from marfiq_identity.administrations.models import Administration
+from marfiq_identity.db import idempotency, inbox, metadata, outbox
+from marfiq_identity.keys.models import SigningKey
+from marfiq_identity.tokens.models import AuthSession, RefreshToken
+
+__all__ = [
+    "Account",
+    "Administration",
+    "AuthSession",
+    "RefreshToken",
+    "SigningKey",
+    "idempotency",
+    "inbox",
+    "metadata",
+    "outbox",
+]

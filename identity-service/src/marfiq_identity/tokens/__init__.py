@@ -1,0 +1,1 @@
+"""Access tokens (ES256 JWT), sessions and opaque refresh tokens."""
