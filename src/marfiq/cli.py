@@ -44,3 +44,7 @@ def main(argv: list[str] | None = None) -> None:
 
         created = asyncio.run(seed_directory(_database_url()))
         print(f"administrations seeded: {created} new")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""End-to-end fixtures: the platform in distributed mode and in embedded mode."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from harness import (
+    ADMIN_EMAIL,
+    KEY_SECRET,
+    PARTS,
+    Platform,
+    delete_broker_objects,
+    free_port,
+    wait_ready,
+)
+
+from marfiq.distributed import migrate_all, platform_env, start_process
+from marfiq_shared.testing import (
+    amqp_test_url,
+    create_database,
+    drop_database,
+    postgres_admin_url,
+    require_url,
+)
+
+
+@pytest.fixture(scope="session")
+async def distributed() -> AsyncIterator[Platform]:
+    """The platform in distributed mode: one process per service and the gateway."""
+    admin_url = postgres_admin_url()
+    require_url(admin_url, "Postgres")
+    require_url(amqp_test_url(), "RabbitMQ")
+    run = uuid.uuid4().hex[:8]
+    database_url = await create_database(admin_url, prefix="marfiq_e2e")
+    ports = {part: free_port() for part in PARTS}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "MARFIQ_"))}
+    base |= {
+        "DATABASE_URL": database_url,
+        "AMQP_URL": amqp_test_url(),
+        "EVENT_EXCHANGE": f"marfiq.e2e.{run}",
+        "EVENT_QUEUE_PREFIX": f"e2e-{run}-",
+        "IDENTITY_KEY_ENCRYPTION_SECRET": KEY_SECRET,
+        "MARFIQ_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
+        "LOG_LEVEL": "WARNING",
+        "GATEWAY_UPSTREAM_TIMEOUT_S": "3",
+    }
+    env = platform_env(base, ports)
+    await asyncio.to_thread(migrate_all, database_url)
+    platform = Platform(
+        gateway=f"http://127.0.0.1:{ports['gateway']}",
+        database_url=database_url,
+        env=env,
+        ports=ports,
+    )
+    try:
+        for part in PARTS:
+            platform.processes[part] = start_process(part, env, ports[part])
+        for part in PARTS:
+            await asyncio.to_thread(
+                wait_ready, platform.url(part) + "/readyz", process=platform.processes[part]
+            )
+        yield platform
+    finally:
+        for process in platform.processes.values():
+            process.terminate()
+        for process in platform.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        await delete_broker_objects(
+            amqp_test_url(), env["EVENT_EXCHANGE"], env["EVENT_QUEUE_PREFIX"]
+        )
+        await drop_database(admin_url, database_url)
+
+
+@pytest.fixture(scope="session")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """The platform as `make run` starts it: one process, embedded Postgres, in-process bus."""
+    data_dir = tmp_path_factory.mktemp("embedded")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "MARFIQ_"))}
+    env.pop("DATABASE_URL", None)
+    env.pop("AMQP_URL", None)
+    env |= {
+        "MARFIQ_PORT": str(port),
+        "MARFIQ_DATA_DIR": str(data_dir),
+        "IDENTITY_KEY_ENCRYPTION_SECRET": KEY_SECRET,
+        "MARFIQ_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
+        "MARFIQ_ISSUER": f"http://127.0.0.1:{port}",
+        "LOG_LEVEL": "WARNING",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "marfiq.cli", "run"], env=env, cwd=Path(__file__).parents[1]
+    )
+    platform = Platform(
+        gateway=f"http://127.0.0.1:{port}",
+        database_url=f"postgresql+asyncpg://postgres@/marfiq?host={data_dir / 'postgres'}",
+        env=env,
+        ports={"gateway": port},
+        processes={"embedded": process},
+    )
+    try:
+        wait_ready(platform.gateway + "/readyz", timeout=120, process=process)
+        yield platform
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
