@@ -23,7 +23,9 @@ def _has_arabic(value: str) -> str:
 
 Code = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z0-9][A-Z0-9_-]{1,31}$"),
+    StringConstraints(
+        strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$"
+    ),
     Field(description="Stable short code, e.g. MEF, CNSS, COM-RABAT", examples=["MEF"]),
 ]
 # No control characters; surrounding blanks are dropped; an empty name is refused.

@@ -91,7 +91,7 @@ async def create_administration(
     """Add an administration; a code already in use is `AdministrationCodeTaken`."""
     created = await add_if_absent(session, data=data, now=now)
     if created is None:
-        raise AdministrationCodeTaken(code=data.code)
+        raise AdministrationCodeTaken(administration_code=data.code)
     return created
 
 
