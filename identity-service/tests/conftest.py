@@ -1,43 +1,36 @@
 """Fixtures: a throwaway migrated database per test session, and the app in its lifespan.
 
-Without Postgres on 127.0.0.1:5432 the run is skipped, or fails when CI=true.
+Without Postgres (TEST_POSTGRES_URL, default 127.0.0.1:5432) the database tests are
+skipped, or fail when CI=true.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from identity_support import ADMIN_DSN, Identity, admin_connection, make_settings, started
+from identity_support import Identity, make_settings, started
 
 from marfiq_identity.app import MIGRATIONS
 from marfiq_identity.db import SCHEMA, metadata
 from marfiq_identity.settings import IdentitySettings
 from marfiq_shared.migrations import upgrade
+from marfiq_shared.testing import create_database, drop_database, postgres_admin_url, require_url
 
 
 @pytest.fixture(scope="session")
 async def database_url() -> AsyncIterator[str]:
     """A fresh database for this test session, migrated to head, dropped afterwards."""
-    name = f"identity_test_{uuid.uuid4().hex[:12]}"
-    connection = await admin_connection()
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-    url = ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
+    admin = postgres_admin_url()
+    require_url(admin, "Postgres")
+    url = await create_database(admin, prefix="identity_test")
     try:
         await asyncio.to_thread(upgrade, MIGRATIONS, url)
         yield url
     finally:
-        connection = await admin_connection()
-        try:
-            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await connection.close()
+        await drop_database(admin, url)
 
 
 @pytest.fixture

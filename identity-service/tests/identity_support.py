@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import httpx
-import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
@@ -22,19 +19,7 @@ from marfiq_identity.settings import IdentitySettings
 from marfiq_shared.db import Database
 from marfiq_shared.events.inprocess import InProcessTransport
 
-ADMIN_DSN = os.environ.get("MARFIQ_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 ADMIN_EMAIL = "admin@marfiq.ma"
-
-
-async def admin_connection() -> asyncpg.Connection:
-    """A connection to the maintenance database; skip (or fail in CI) when there is none."""
-    try:
-        return await asyncpg.connect(ADMIN_DSN, timeout=3)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        message = f"identity tests need Postgres at {ADMIN_DSN}: {exc}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
 
 
 def make_settings(database_url: str, **overrides: Any) -> IdentitySettings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from identity_support import Identity
 
 from marfiq_identity.keys.crypto import KeyMaterialError
 from marfiq_identity.keys.service import key_cipher
@@ -35,3 +36,14 @@ def test_distributed_mode_refuses_to_store_keys_without_a_secret() -> None:
 
     with pytest.raises(KeyMaterialError, match="IDENTITY_KEY_ENCRYPTION_SECRET"):
         key_cipher(settings)
+
+
+async def test_openapi_documents_the_public_contract(identity: Identity) -> None:
+    response = await identity.client.get("/openapi.json")
+
+    paths = response.json()["paths"]
+    assert response.status_code == 200
+    assert {"/.well-known/jwks.json", "/v1/me", "/v1/administrations"} <= set(paths)
+    assert "Idempotency-Key" in {
+        p["name"] for p in paths["/v1/administrations"]["post"]["parameters"]
+    }
