@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from identity_support import make_settings, started
 
-from marfiq_identity.keys.service import RETIRED_KEY_GRACE, KeyRing
+from marfiq_identity.keys.service import RETIRED_KEY_GRACE, KeyRing, rotate_keys
 
 DAY = 86_400
 
@@ -51,3 +51,19 @@ async def test_replicas_starting_together_create_one_key(database_url: str, clea
 
     assert count == 1
     assert both[0].jwks() == both[1].jwks()
+
+
+async def test_operator_rotation_is_picked_up_at_the_next_reload(
+    database_url: str, clean: None
+) -> None:
+    settings = make_settings(database_url)
+    async with started(settings) as identity:
+        ring: KeyRing = identity.app.state.keyring
+        old = ring.signing_key().kid
+
+        new = await rotate_keys(settings)
+        assert ring.signing_key().kid == old  # until the replica reloads
+        await ring.refresh(identity.database)
+
+        assert ring.signing_key().kid == new
+        assert {old, new} == {key["kid"] for key in ring.jwks()["keys"]}

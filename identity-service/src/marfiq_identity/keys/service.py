@@ -310,3 +310,23 @@ def local_jwks_fetcher(app: FastAPI) -> JwksFetcher:
     """
     keyring: KeyRing = app.state.keyring
     return keyring.jwks_document
+
+
+async def rotate_keys(settings: IdentitySettings, *, revoke_previous: bool = False) -> str:
+    """Operator entry point: rotate now in the database of `settings`; return the new `kid`.
+
+    Running replicas start signing with it at their next reload (`signing_key_check_interval_s`).
+    """
+    from marfiq_identity.db import SCHEMA
+
+    database = Database(settings.database_url, schema=SCHEMA, source="identity-keys", pool_size=1)
+    try:
+        async with database.sessionmaker() as session, session.begin():
+            return await rotate_signing_keys(
+                session,
+                settings=settings,
+                cipher=key_cipher(settings),
+                revoke_previous=revoke_previous,
+            )
+    finally:
+        await database.dispose()
