@@ -30,7 +30,7 @@ def build_platform(database_url: str) -> FastAPI:
     from marfiq_gateway.app import create_gateway_app
     from marfiq_gateway.settings import GatewaySettings
     from marfiq_identity.keys.service import local_jwks_fetcher
-    from marfiq_shared.events.transport import InProcessTransport
+    from marfiq_shared.events.inprocess import InProcessTransport
 
     os.environ.setdefault("DATABASE_URL", database_url)
     transport = InProcessTransport()
@@ -38,7 +38,9 @@ def build_platform(database_url: str) -> FastAPI:
     jwks_fetcher = None
     for spec in SERVICES:
         module = spec.app_module
-        app = module.create_app(transport=transport, jwks_fetcher=jwks_fetcher)
+        app = module.create_app(
+            transport=transport, jwks_fetcher=jwks_fetcher, relay_on_start=False
+        )
         apps[spec.name] = app
         if spec.name == "identity":
             jwks_fetcher = local_jwks_fetcher(app)
@@ -55,12 +57,14 @@ def build_platform(database_url: str) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Mounted apps do not get lifespan events of their own: enter each one here,
         # the bus first and the gateway last, and leave them in the reverse order.
+        # In process, a queue exists once its consumer subscribed: every service subscribes
+        # (in its lifespan) before any relay publishes.
         async with AsyncExitStack() as stack:
-            await transport.start()
-            stack.push_async_callback(transport.close)
             for service_app in apps.values():
                 await stack.enter_async_context(service_app.router.lifespan_context(service_app))
             await stack.enter_async_context(inner_lifespan(app))
+            for service_app in apps.values():
+                service_app.state.events.start_relaying()
             yield
 
     gateway.router.lifespan_context = lifespan

@@ -37,6 +37,7 @@ def create_app(
     *,
     transport: Transport | None = None,
     jwks_fetcher: JwksFetcher | None = None,
+    relay_on_start: bool = True,
 ) -> FastAPI:
     """Build the identity service; keys load and connections open in the lifespan.
 
@@ -84,7 +85,10 @@ def create_app(
         ],
     )
     app = create_service_app(
-        definition, transport=transport, jwks_fetcher=jwks_fetcher or keyring.jwks_document
+        definition,
+        transport=transport,
+        jwks_fetcher=jwks_fetcher or keyring.jwks_document,
+        relay_on_start=relay_on_start,
     )
     app.state.keyring = keyring
     return app

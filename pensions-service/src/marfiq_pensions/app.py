@@ -24,6 +24,7 @@ def create_app(
     *,
     transport: Transport | None = None,
     jwks_fetcher: JwksFetcher | None = None,
+    relay_on_start: bool = True,
 ) -> FastAPI:
     """Build the pensions service; connections open in the lifespan, not here."""
     definition = ServiceDefinition(
@@ -35,4 +36,9 @@ def create_app(
         routers=[],
         subscriptions=SUBSCRIPTIONS,
     )
-    return create_service_app(definition, transport=transport, jwks_fetcher=jwks_fetcher)
+    return create_service_app(
+        definition,
+        transport=transport,
+        jwks_fetcher=jwks_fetcher,
+        relay_on_start=relay_on_start,
+    )

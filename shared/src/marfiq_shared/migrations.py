@@ -44,7 +44,12 @@ def run_env(metadata: MetaData, schema: str) -> None:
             connection=connection,
             target_metadata=metadata,
             version_table_schema=schema,
-            include_schemas=False,
+            # Tables live in the service's schema: compare that schema, and only that one,
+            # so `alembic check` neither misses them nor reports other services' tables.
+            include_schemas=True,
+            include_name=lambda name, type_, _parent: (
+                type_ != "schema" or name == schema
+            ),
             compare_type=True,
         )
         with context.begin_transaction():

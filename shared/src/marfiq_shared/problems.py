@@ -111,6 +111,7 @@ _STATUS_CODES = {
 def problem_response(
     status: int,
     code: str,
+    /,
     *,
     detail: str | None = None,
     instance: str | None = None,

@@ -49,11 +49,15 @@ def create_service_app(
     transport: Transport | None = None,
     jwks_fetcher: JwksFetcher | None = None,
     configure_logs: bool = True,
+    relay_on_start: bool = True,
 ) -> FastAPI:
     """Build a service's FastAPI app; nothing connects until the lifespan starts.
 
     `transport` is passed in by the embedded launcher so that all services share one
     in-process bus; `jwks_fetcher` lets it read identity's keys without an HTTP hop.
+    With `relay_on_start=False` the outbox relay waits for `app.state.events.start_relaying()`:
+    in process, queues exist only once their consumer subscribed, so the launcher starts
+    every consumer before any relay publishes.
     """
     settings = definition.settings
     if configure_logs:
@@ -70,7 +74,6 @@ def create_service_app(
             outbox=definition.outbox,
             pool_size=settings.database_pool_size,
         )
-        own_transport = transport is None
         bus = transport or make_transport(settings)
         app.state.settings = settings
         app.state.db = database
@@ -86,7 +89,7 @@ def create_service_app(
                 await connection.execute(text("SELECT 1"))
 
         async def broker_ready() -> None:
-            if not bus.is_connected():
+            if not bus.is_connected:
                 raise ConnectionError("event transport is not connected")
 
         app.state.readiness = {"database": database_ready, "broker": broker_ready}
@@ -100,19 +103,19 @@ def create_service_app(
             settings=settings,
         )
         app.state.events = runtime
-        if own_transport:
-            await bus.start()
         for hook in definition.on_startup:
             await hook(app)
-        await runtime.start()
+        # The runtime opens (and at stop closes) the transport; it is reference counted,
+        # so services sharing one in-process bus each hold it open.
+        await runtime.start_consuming()
+        if relay_on_start:
+            runtime.start_relaying()
         try:
             yield
         finally:
             await runtime.stop()
             for hook in definition.on_shutdown:
                 await hook(app)
-            if own_transport:
-                await bus.close()
             await database.dispose()
 
     app = FastAPI(
