@@ -47,9 +47,7 @@ def run_env(metadata: MetaData, schema: str) -> None:
             # Tables live in the service's schema: compare that schema, and only that one,
             # so `alembic check` neither misses them nor reports other services' tables.
             include_schemas=True,
-            include_name=lambda name, type_, _parent: (
-                type_ != "schema" or name == schema
-            ),
+            include_name=lambda name, type_, _parent: type_ != "schema" or name == schema,
             compare_type=True,
         )
         with context.begin_transaction():
