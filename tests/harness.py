@@ -20,7 +20,7 @@ import httpx
 from marfiq.distributed import start_process
 from marfiq.services import SERVICES
 
-ADMIN_EMAIL = "admin@marfiq.test"
+ADMIN_EMAIL = "admin@marfiq.ma"
 KEY_SECRET = "e2e-key-encryption-secret-not-for-production"
 PARTS = [spec.name for spec in SERVICES] + ["gateway"]
 
