@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from delivery_support import MailServer, SmsGateway
 from identity_support import Identity, make_settings, started
 
 from marfiq_identity.app import MIGRATIONS
@@ -44,12 +45,49 @@ async def clean(database_url: str) -> None:
         await connection.close()
 
 
-@pytest.fixture
-def settings(database_url: str, clean: None) -> IdentitySettings:
-    return make_settings(database_url)
+@pytest.fixture(scope="session")
+async def sms_gateway() -> AsyncIterator[SmsGateway]:
+    """A local HTTP server standing in for the SMS provider."""
+    gateway = SmsGateway()
+    await gateway.start()
+    yield gateway
+    await gateway.stop()
+
+
+@pytest.fixture(scope="session")
+async def mail_server() -> AsyncIterator[MailServer]:
+    """A local SMTP server (aiosmtpd)."""
+    server = MailServer()
+    await server.start()
+    yield server
+    await server.stop()
 
 
 @pytest.fixture
-async def identity(settings: IdentitySettings) -> AsyncIterator[Identity]:
+def delivery(sms_gateway: SmsGateway, mail_server: MailServer) -> dict[str, object]:
+    """Settings sending SMS and e-mail to the local stand-ins, emptied for this test."""
+    sms_gateway.reset()
+    mail_server.reset()
+    return {
+        "sms_gateway_url": sms_gateway.url,
+        "sms_gateway_token": "sms-test-token",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": mail_server.port,
+        "smtp_security": "none",
+        "delivery_backoff_s": 0.01,
+    }
+
+
+@pytest.fixture
+def settings(database_url: str, clean: None, delivery: dict[str, object]) -> IdentitySettings:
+    return make_settings(database_url, **delivery)
+
+
+@pytest.fixture
+async def identity(
+    settings: IdentitySettings, sms_gateway: SmsGateway, mail_server: MailServer
+) -> AsyncIterator[Identity]:
     async with started(settings) as running_identity:
+        running_identity.sms = sms_gateway
+        running_identity.mail = mail_server
         yield running_identity

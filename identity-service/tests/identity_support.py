@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from delivery_support import MailServer, SmsGateway, body_of, code_in, wait_for
 from fastapi import FastAPI
 from sqlalchemy import text
 
 from marfiq_identity.accounts.models import Account, AccountKind
-from marfiq_identity.accounts.service import create_account
+from marfiq_identity.accounts.service import create_account, normalize_email, normalize_phone
 from marfiq_identity.app import create_app
 from marfiq_identity.dev import issue_tokens_for
 from marfiq_identity.settings import IdentitySettings
@@ -59,6 +60,11 @@ async def started(settings: IdentitySettings) -> AsyncIterator[Identity]:
         await bus.close()
 
 
+def contact_form(destination: str) -> str:
+    """The form providers receive a contact in (E.164, lower-case e-mail)."""
+    return normalize_email(destination) if "@" in destination else normalize_phone(destination)
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -70,6 +76,8 @@ class Identity:
     app: FastAPI
     client: httpx.AsyncClient
     settings: IdentitySettings
+    sms: SmsGateway | None = None
+    mail: MailServer | None = None
 
     @property
     def database(self) -> Database:
@@ -96,3 +104,57 @@ class Identity:
     async def citizen_token(self, email: str = "citizen@example.ma") -> str:
         account = await self.account(kind=AccountKind.citizen, email=email)
         return (await issue_tokens_for(self.app, account)).access_token
+
+    # --- sign-in by code, through the HTTP API ---------------------------------------------
+
+    async def request_code(
+        self, destination: str, *, channel: str | None = None, **headers: str
+    ) -> httpx.Response:
+        channel = channel or ("email" if "@" in destination else "sms")
+        return await self.client.post(
+            "/v1/auth/otp",
+            json={"channel": channel, "destination": destination},
+            headers=headers,
+        )
+
+    async def received_text(self, destination: str, *, count: int = 1) -> str:
+        """The text of the `count`-th message delivered to `destination` (waiting for it)."""
+        destination = contact_form(destination)
+        if "@" in destination:
+            assert self.mail is not None
+            mail = self.mail
+            found = await wait_for(
+                lambda: len(mail.to(destination)) >= count and mail.to(destination)
+            )
+            return body_of(found[count - 1])
+        assert self.sms is not None
+        sms = self.sms
+        found = await wait_for(lambda: len(sms.to(destination)) >= count and sms.to(destination))
+        text: str = found[count - 1].text
+        return text
+
+    def delivered_to(self, destination: str) -> int:
+        """How many messages reached `destination` so far."""
+        destination = contact_form(destination)
+        if "@" in destination:
+            return len(self.mail.to(destination)) if self.mail else 0
+        return len(self.sms.to(destination)) if self.sms else 0
+
+    async def code_for(self, destination: str, *, count: int = 1) -> str:
+        return code_in(await self.received_text(destination, count=count))
+
+    async def verify(self, challenge_id: str, code: str) -> httpx.Response:
+        return await self.client.post(
+            "/v1/auth/otp/verify", json={"challenge_id": challenge_id, "code": code}
+        )
+
+    async def sign_in(self, destination: str, **headers: str) -> dict[str, Any]:
+        """A complete sign-in by code: request, read the message, verify; the token response."""
+        before = self.delivered_to(destination)
+        requested = await self.request_code(destination, **headers)
+        assert requested.status_code == 202, requested.text
+        code = await self.code_for(destination, count=before + 1)
+        verified = await self.verify(requested.json()["challenge_id"], code)
+        assert verified.status_code == 200, verified.text
+        tokens: dict[str, Any] = verified.json()
+        return tokens

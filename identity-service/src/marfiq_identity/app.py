@@ -17,6 +17,11 @@ from marfiq_identity.administrations import errors as administration_errors
 from marfiq_identity.db import inbox, metadata, outbox
 from marfiq_identity.keys import api as keys_api
 from marfiq_identity.keys.service import KeyRing
+from marfiq_identity.notifications.channels import build_senders
+from marfiq_identity.notifications.postman import Postman
+from marfiq_identity.otp import api as otp_api
+from marfiq_identity.otp import errors as otp_errors
+from marfiq_identity.otp.codes import CodeHasher, otp_key
 from marfiq_identity.settings import IdentitySettings
 from marfiq_identity.subscriptions import SUBSCRIPTIONS
 from marfiq_shared.i18n import register_messages
@@ -45,7 +50,9 @@ def create_app(
     otherwise.
     """
     settings = settings or IdentitySettings()
-    register_messages(account_errors.MESSAGES | administration_errors.MESSAGES)
+    register_messages(
+        account_errors.MESSAGES | administration_errors.MESSAGES | otp_errors.MESSAGES
+    )
     keyring = KeyRing(settings)
 
     async def load_keys(app: FastAPI) -> None:
@@ -67,19 +74,33 @@ def create_app(
     async def stop_keys(app: FastAPI) -> None:
         await keyring.stop()
 
+    async def start_delivery(app: FastAPI) -> None:
+        app.state.code_hasher = CodeHasher(otp_key(settings))
+        app.state.postman = Postman(build_senders(settings), settings)
+
+    async def stop_delivery(app: FastAPI) -> None:
+        postman: Postman = app.state.postman
+        await postman.close()
+
     definition = ServiceDefinition(
         name=settings.service_name,
         settings=settings,
         metadata=metadata,
         outbox=outbox,
         inbox=inbox,
-        routers=[keys_api.router, accounts_api.router, administrations_api.router],
+        routers=[
+            keys_api.router,
+            otp_api.router,
+            accounts_api.router,
+            administrations_api.router,
+        ],
         subscriptions=SUBSCRIPTIONS,
-        on_startup=[load_keys, bootstrap_admin],
-        on_shutdown=[stop_keys],
+        on_startup=[load_keys, bootstrap_admin, start_delivery],
+        on_shutdown=[stop_delivery, stop_keys],
         description="Accounts, sign-in, access tokens and signing keys, administrations.",
         openapi_tags=[
             {"name": "keys", "description": "Signing keys and discovery"},
+            {"name": "sign-in", "description": "Codes, tokens, sessions"},
             {"name": "accounts", "description": "The signed-in user's account"},
             {"name": "administrations", "description": "Directory of administrations"},
         ],

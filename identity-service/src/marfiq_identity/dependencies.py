@@ -1,13 +1,19 @@
-"""Annotated dependencies of the identity service: its settings and its key ring."""
+"""Annotated dependencies of the identity service: settings, keys, database, delivery, and
+the client's address."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from marfiq_identity.keys.service import KeyRing
+from marfiq_identity.notifications.postman import Postman
+from marfiq_identity.otp.codes import CodeHasher
 from marfiq_identity.settings import IdentitySettings
+from marfiq_shared.db import Database
 
 
 def _settings(request: Request) -> IdentitySettings:
@@ -20,5 +26,54 @@ def _keyring(request: Request) -> KeyRing:
     return keyring
 
 
+def _database(request: Request) -> Database:
+    database: Database = request.app.state.db
+    return database
+
+
+def _postman(request: Request) -> Postman:
+    postman: Postman = request.app.state.postman
+    return postman
+
+
+def _hasher(request: Request) -> CodeHasher:
+    hasher: CodeHasher = request.app.state.code_hasher
+    return hasher
+
+
+def client_address(
+    peer: str, forwarded_for: str | None, trusted: Sequence[IPv4Network | IPv6Network]
+) -> str:
+    """The client's address: the peer, unless the peer is a trusted proxy, in which case
+    the right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+
+    Entries left of the first untrusted one were written by the client and prove nothing.
+    """
+    chain = [part.strip() for part in (forwarded_for or "").split(",") if part.strip()]
+    chain.append(peer)
+    client = peer
+    for entry in reversed(chain):
+        try:
+            address = ip_address(entry)
+        except ValueError:
+            break  # garbage from the far side of the last trusted hop: stop at that hop
+        client = entry
+        if not any(address in network for network in trusted):
+            break
+    return client[:45]
+
+
+def _client_address(request: Request) -> str:
+    settings: IdentitySettings = request.app.state.settings
+    peer = request.client.host if request.client else "0.0.0.0"  # noqa: S104 (a value, not a bind)
+    if not settings.trusted_proxies:
+        return peer[:45]
+    return client_address(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+
+
 Settings = Annotated[IdentitySettings, Depends(_settings)]
 Keys = Annotated[KeyRing, Depends(_keyring)]
+Db = Annotated[Database, Depends(_database)]
+Post = Annotated[Postman, Depends(_postman)]
+Hasher = Annotated[CodeHasher, Depends(_hasher)]
+ClientAddress = Annotated[str, Depends(_client_address)]

@@ -2,14 +2,21 @@
 
 from marfiq_identity.accounts.models import Account
 from marfiq_identity.administrations.models import Administration
+from marfiq_identity.assurance.models import AuthoritativeContact, IdentityCheck
 from marfiq_identity.db import idempotency, inbox, metadata, outbox
 from marfiq_identity.keys.models import SigningKey
+from marfiq_identity.otp.models import OtpAddressCount, OtpChallenge, OtpFailureCount
 from marfiq_identity.tokens.models import AuthSession, RefreshToken
 
 __all__ = [
     "Account",
     "Administration",
     "AuthSession",
+    "AuthoritativeContact",
+    "IdentityCheck",
+    "OtpAddressCount",
+    "OtpChallenge",
+    "OtpFailureCount",
     "RefreshToken",
     "SigningKey",
     "idempotency",

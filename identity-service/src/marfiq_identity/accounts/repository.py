@@ -37,3 +37,24 @@ async def insert_unless_email_taken(session: AsyncSession, values: dict[str, Any
 
 def add(session: AsyncSession, account: Account) -> None:
     session.add(account)
+
+
+async def get_by_phone(session: AsyncSession, phone: str) -> Account | None:
+    found: Account | None = await session.scalar(select(Account).where(Account.phone == phone))
+    return found
+
+
+async def get_by_cin(session: AsyncSession, cin: str) -> Account | None:
+    found: Account | None = await session.scalar(select(Account).where(Account.cin == cin))
+    return found
+
+
+async def get_by_contact(session: AsyncSession, contact: str) -> Account | None:
+    """The account holding a normalised phone number (+…) or e-mail address."""
+    if contact.startswith("+"):
+        return await get_by_phone(session, contact)
+    return await get_by_email(session, contact)
+
+
+async def get_for_update(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
+    return await session.get(Account, account_id, with_for_update=True)

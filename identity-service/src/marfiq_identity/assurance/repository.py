@@ -1,0 +1,38 @@
+"""Every query on authoritative contacts and identity checks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marfiq_identity.assurance.models import AuthoritativeContact, IdentityCheck
+
+
+async def cin_of_contact(session: AsyncSession, contact: str) -> str | None:
+    found: str | None = await session.scalar(
+        select(AuthoritativeContact.cin).where(AuthoritativeContact.contact == contact)
+    )
+    return found
+
+
+async def register_contact(
+    session: AsyncSession, *, contact: str, cin: str, source: str, registered_at: datetime
+) -> None:
+    """Insert or move a contact to `cin`, unless a later registration is already held."""
+    table = AuthoritativeContact.__table__
+    statement = insert(table).values(
+        contact=contact, cin=cin, source=source, registered_at=registered_at
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.contact],
+        set_={"cin": cin, "source": source, "registered_at": registered_at},
+        where=table.c.registered_at <= registered_at,
+    )
+    await session.execute(statement)
+
+
+def add_check(session: AsyncSession, check: IdentityCheck) -> None:
+    session.add(check)

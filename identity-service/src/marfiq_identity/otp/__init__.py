@@ -1,0 +1,1 @@
+"""Sign-in by a one-time code sent by SMS or e-mail, and confirmation of new contacts."""

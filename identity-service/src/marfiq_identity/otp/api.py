@@ -1,0 +1,73 @@
+"""Sign-in by code: ask for a code, then answer it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from marfiq_identity.dependencies import ClientAddress, Db, Hasher, Keys, Post, Settings
+from marfiq_identity.otp import service
+from marfiq_identity.otp.errors import ChannelUnavailable
+from marfiq_identity.otp.schemas import OtpChallengeRead, OtpRequest, OtpVerify
+from marfiq_identity.tokens.schemas import TokenResponse, no_store
+from marfiq_identity.transactions import in_transaction
+from marfiq_shared.i18n import current_language
+
+router = APIRouter(prefix="/v1/auth", tags=["sign-in"])
+
+
+@router.post("/otp", status_code=status.HTTP_202_ACCEPTED, response_model=OtpChallengeRead)
+async def request_code(
+    body: OtpRequest,
+    database: Db,
+    settings: Settings,
+    postman: Post,
+    hasher: Hasher,
+    address: ClientAddress,
+) -> OtpChallengeRead:
+    """Send a six-digit code to a phone (SMS) or e-mail address.
+
+    The answer is the same whether or not an account uses this contact; the first
+    verified code creates one.
+    """
+    if not postman.can_send(body.channel):
+        raise ChannelUnavailable()
+    language = current_language.get()
+    issued = await in_transaction(
+        database,
+        lambda session: service.request_code(
+            session,
+            channel=body.channel,
+            destination=body.destination,
+            language=language,
+            client_address=address,
+            settings=settings,
+            hasher=hasher,
+        ),
+    )
+    # Sent only now that the challenge is committed, in the background.
+    postman.post(issued.message)
+    return OtpChallengeRead(challenge_id=issued.challenge_id, expires_in=issued.expires_in)
+
+
+@router.post("/otp/verify", response_model=TokenResponse)
+async def verify_code(
+    body: OtpVerify,
+    database: Db,
+    settings: Settings,
+    hasher: Hasher,
+    keyring: Keys,
+    response: Response,
+) -> TokenResponse:
+    """Answer a code: tokens for the account of that contact (created on first sign-in)."""
+    no_store(response)
+    return await in_transaction(
+        database,
+        lambda session: service.sign_in_with_code(
+            session,
+            challenge_id=body.challenge_id,
+            code=body.code,
+            settings=settings,
+            hasher=hasher,
+            keyring=keyring,
+        ),
+    )

@@ -1,0 +1,263 @@
+"""The rules of one-time codes: who may get one, how often, and what a right one proves.
+
+Nothing here depends on whether an account exists for the contact, except the language of
+the message: requesting a code does the same work and gives the same answer either way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import phonenumbers
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marfiq_identity.accounts import repository as accounts
+from marfiq_identity.accounts.errors import InvalidContact
+from marfiq_identity.accounts.models import Account
+from marfiq_identity.accounts.service import normalize_email, normalize_phone
+from marfiq_identity.keys.service import KeyRing
+from marfiq_identity.notifications.messages import Channel, CodePurpose, Message, code_message
+from marfiq_identity.otp import repository
+from marfiq_identity.otp.codes import CodeHasher, new_code
+from marfiq_identity.otp.errors import (
+    AttemptsExhausted,
+    CodeExpired,
+    ResendTooSoon,
+    SendLimitReached,
+    Throttled,
+    WrongCode,
+)
+from marfiq_identity.otp.models import OtpChallenge
+from marfiq_identity.settings import IdentitySettings
+from marfiq_identity.signin.service import account_for_contact
+from marfiq_identity.tokens.schemas import TokenResponse
+from marfiq_identity.tokens.service import start_session
+from marfiq_shared.settings import Language
+
+_SMS_TYPES = {
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CodeIssued:
+    """A committed challenge and the message to send once the commit is done."""
+
+    challenge_id: uuid.UUID
+    expires_in: int
+    message: Message
+
+
+def normalize_destination(channel: Channel, destination: str) -> str:
+    """The stored form of a contact; an SMS needs a number that can receive one."""
+    if channel == "email":
+        if destination.startswith("+") or "@" not in destination:
+            raise InvalidContact("not an e-mail address")
+        return normalize_email(destination)
+    if "@" in destination:
+        raise InvalidContact("not a phone number")
+    phone = normalize_phone(destination)
+    if phonenumbers.number_type(phonenumbers.parse(phone)) not in _SMS_TYPES:
+        raise InvalidContact("this number cannot receive text messages")
+    return phone
+
+
+def failure_subjects(contact: str, account: Account | None) -> list[str]:
+    """What failed tries count against: the contact, and its account when there is one."""
+    subjects = [f"contact:{contact}"]
+    if account is not None:
+        subjects.append(f"account:{account.id}")
+    return subjects
+
+
+async def _check_not_throttled(session: AsyncSession, subjects: list[str], now: datetime) -> None:
+    until = await repository.throttled_until(session, subjects)
+    if until is not None and until > now:
+        raise Throttled(until=until, now=now)
+
+
+async def request_code(
+    session: AsyncSession,
+    *,
+    channel: Channel,
+    destination: str,
+    language: Language,
+    client_address: str,
+    settings: IdentitySettings,
+    hasher: CodeHasher,
+    purpose: CodePurpose = "sign_in",
+    account: Account | None = None,
+    now: datetime | None = None,
+) -> CodeIssued:
+    """Open a challenge for `destination` within the send limits; return what to send."""
+    now = now or datetime.now(UTC)
+    contact = normalize_destination(channel, destination)
+    await repository.lock_key(session, f"contact:{contact}")
+    holder = await accounts.get_by_contact(session, contact)
+    if holder is not None:
+        language = holder.language  # type: ignore[assignment]
+    elif account is not None:
+        language = account.language  # type: ignore[assignment]
+    await _check_not_throttled(session, failure_subjects(contact, holder), now)
+    window = timedelta(seconds=settings.otp_destination_window_s)
+    sent, last = await repository.recent_sends(session, destination=contact, since=now - window)
+    cooldown = timedelta(seconds=settings.otp_resend_cooldown_s)
+    if last is not None and now - last < cooldown:
+        raise ResendTooSoon(until=last + cooldown, now=now)
+    if sent >= settings.otp_destination_limit:
+        raise SendLimitReached(until=now + window, now=now)
+    challenge_id = uuid.uuid4()
+    code = new_code()
+    repository.add_challenge(
+        session,
+        OtpChallenge(
+            id=challenge_id,
+            purpose=purpose,
+            channel=channel,
+            destination=contact,
+            account_id=account.id if account is not None else None,
+            code_hash=hasher.digest(challenge_id, code),
+            language=language,
+            client_address=client_address,
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.otp_ttl_s),
+            attempts=0,
+            consumed_at=None,
+        ),
+    )
+    await session.flush()
+    # Last, so that the counter row of a busy address is locked only until the commit.
+    await _count_address(session, client_address, settings, now)
+    return CodeIssued(
+        challenge_id=challenge_id,
+        expires_in=settings.otp_ttl_s,
+        message=code_message(
+            channel=channel,
+            to=contact,
+            code=code,
+            language=language,
+            ttl_s=settings.otp_ttl_s,
+            purpose=purpose,
+        ),
+    )
+
+
+async def _count_address(
+    session: AsyncSession, address: str, settings: IdentitySettings, now: datetime
+) -> None:
+    width = settings.otp_address_window_s
+    start = datetime.fromtimestamp(int(now.timestamp()) // width * width, UTC)
+    count = await repository.count_address_request(session, address=address, window_start=start)
+    if count > settings.otp_address_limit:
+        raise SendLimitReached(until=start + timedelta(seconds=width), now=now)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeProven:
+    """A right code: the challenge it answered and the account its contact belongs to."""
+
+    challenge: OtpChallenge
+    holder: Account | None
+
+
+async def prove_code(
+    session: AsyncSession,
+    *,
+    challenge_id: uuid.UUID,
+    code: str,
+    purpose: CodePurpose,
+    settings: IdentitySettings,
+    hasher: CodeHasher,
+    account_id: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> CodeProven:
+    """Spend one try of a challenge; the challenge is consumed when the code is right.
+
+    A wrong code is a `WrongCode` to be committed (it counts against the challenge, the
+    contact and its account). Once `otp_max_attempts` tries are spent, even the right code
+    is refused.
+    """
+    now = now or datetime.now(UTC)
+    challenge = await repository.challenge_for_update(session, challenge_id)
+    if (
+        challenge is None
+        or challenge.purpose != purpose
+        or (account_id is not None and challenge.account_id != account_id)
+        or challenge.consumed_at is not None
+        or challenge.expires_at <= now
+    ):
+        raise CodeExpired()
+    if challenge.attempts >= settings.otp_max_attempts:
+        raise AttemptsExhausted()
+    await repository.lock_key(session, f"contact:{challenge.destination}")
+    holder = await accounts.get_by_contact(session, challenge.destination)
+    subjects = failure_subjects(challenge.destination, holder)
+    await _check_not_throttled(session, subjects, now)
+    challenge.attempts += 1
+    if not hasher.matches(challenge.id, code, challenge.code_hash):
+        await repository.record_failure(
+            session,
+            subjects=subjects,
+            now=now,
+            stale_before=now - timedelta(seconds=settings.otp_failure_window_s),
+            limit=settings.otp_failure_limit,
+            throttled_until=now + timedelta(seconds=settings.otp_failure_throttle_s),
+        )
+        raise WrongCode(attempts_left=settings.otp_max_attempts - challenge.attempts)
+    challenge.consumed_at = now
+    await repository.clear_failures(session, subjects)
+    return CodeProven(challenge=challenge, holder=holder)
+
+
+async def prune(session: AsyncSession, *, settings: IdentitySettings, now: datetime) -> None:
+    """Forget challenges and counters that no limit looks at any more."""
+    keep = max(settings.otp_destination_window_s, settings.otp_ttl_s, settings.otp_address_window_s)
+    await repository.prune(
+        session,
+        challenges_before=now - timedelta(seconds=keep) - timedelta(days=1),
+        counts_before=now - timedelta(seconds=settings.otp_address_window_s * 2),
+        failures_before=now - timedelta(seconds=settings.otp_failure_window_s),
+    )
+
+
+async def sign_in_with_code(
+    session: AsyncSession,
+    *,
+    challenge_id: uuid.UUID,
+    code: str,
+    settings: IdentitySettings,
+    hasher: CodeHasher,
+    keyring: KeyRing,
+    now: datetime | None = None,
+) -> TokenResponse:
+    """Verify a sign-in code and open a session; the first sign-in creates a citizen."""
+    now = now or datetime.now(UTC)
+    proven = await prove_code(
+        session,
+        challenge_id=challenge_id,
+        code=code,
+        purpose="sign_in",
+        settings=settings,
+        hasher=hasher,
+        now=now,
+    )
+    challenge = proven.challenge
+    signed_in = await account_for_contact(
+        session,
+        contact=challenge.destination,
+        account=proven.holder,
+        language=challenge.language,  # type: ignore[arg-type]
+        now=now,
+    )
+    return await start_session(
+        session,
+        account=signed_in.account,
+        acr=signed_in.acr,
+        amr=["otp", challenge.channel],
+        keyring=keyring,
+        settings=settings,
+        now=now,
+    )

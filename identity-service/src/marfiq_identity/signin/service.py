@@ -1,0 +1,107 @@
+"""From a proven contact (or eID document) to an account and an assurance level.
+
+A code verified on a self-declared contact proves only that contact: `low`. When an
+authority ties the contact to a CIN (the pension fund's registry, an agent's in-person
+check), the same code proves that CIN: `substantial`. The eID chip proves it: `high`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marfiq_identity.accounts import repository as accounts
+from marfiq_identity.accounts.models import Account, AccountKind
+from marfiq_identity.accounts.service import create_account
+from marfiq_identity.assurance import repository as assurance
+from marfiq_identity.otp.errors import AccountDisabled
+from marfiq_identity.otp.repository import lock_key
+from marfiq_shared.auth import Acr
+from marfiq_shared.settings import Language
+
+log = logging.getLogger("marfiq.identity.signin")
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    account: Account
+    acr: Acr
+    created: bool = False
+
+
+def _usable(account: Account) -> Account:
+    if account.disabled_at is not None:
+        raise AccountDisabled()
+    return account
+
+
+def _add_contact(account: Account, contact: str, now: datetime) -> None:
+    if contact.startswith("+") and account.phone is None:
+        account.phone = contact
+    elif not contact.startswith("+") and account.email is None:
+        account.email = contact
+    else:
+        return
+    account.updated_at = now
+
+
+async def account_for_contact(
+    session: AsyncSession,
+    *,
+    contact: str,
+    account: Account | None,
+    language: Language,
+    now: datetime,
+) -> SignedIn:
+    """The account a verified code on `contact` signs in to, created on first sign-in.
+
+    `account` is the one already found for `contact` (the caller holds the contact's lock).
+    """
+    cin = await assurance.cin_of_contact(session, contact)
+    if cin is None:
+        if account is not None:
+            return SignedIn(_usable(account), "low")
+        created = await create_account(
+            session,
+            kind=AccountKind.citizen,
+            phone=contact if contact.startswith("+") else None,
+            email=None if contact.startswith("+") else contact,
+            language=language,
+            now=now,
+        )
+        return SignedIn(created, "low", created=True)
+    await lock_key(session, f"cin:{cin}")
+    holder = await accounts.get_by_cin(session, cin)
+    if account is None:
+        if holder is not None:
+            # The person already has an account (an eID sign-in, another contact): the
+            # registry says this contact is theirs too.
+            _add_contact(_usable(holder), contact, now)
+            return SignedIn(holder, "substantial")
+        created = await create_account(
+            session,
+            kind=AccountKind.citizen,
+            phone=contact if contact.startswith("+") else None,
+            email=None if contact.startswith("+") else contact,
+            language=language,
+            cin=cin,
+            now=now,
+        )
+        return SignedIn(created, "substantial", created=True)
+    _usable(account)
+    if account.cin == cin:
+        return SignedIn(account, "substantial")
+    if account.cin is None and holder is None:
+        account.cin = cin
+        account.updated_at = now
+        return SignedIn(account, "substantial")
+    # The registry names someone other than the person this account proved to be (or
+    # that CIN is proven on another account): prove nothing, let an agent sort it out.
+    log.warning(
+        "authoritative contact conflicts with the account's identity; signed in at low",
+        extra={"account_id": str(account.id)},
+    )
+    return SignedIn(account, "low")
