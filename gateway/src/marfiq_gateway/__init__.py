@@ -1,0 +1,1 @@
+"""Marfiq API gateway: routing, token verification, revocations, merged OpenAPI."""

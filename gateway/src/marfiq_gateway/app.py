@@ -230,12 +230,13 @@ async def _warm_up(verifier: TokenVerifier) -> None:
 
 
 def _own_transport(settings: GatewaySettings) -> Transport | None:
-    """A broker connection of the gateway's own in distributed mode (None without a URL)."""
-    if settings.amqp_url is None:
+    """The broker connection of a gateway process of its own (None without a broker URL:
+    an in-process bus in a process where no service publishes would never deliver)."""
+    if not settings.amqp_url:
         return None
-    from marfiq_shared.events.rabbitmq import RabbitMQTransport
+    from marfiq_shared.events.runtime import make_transport
 
-    return RabbitMQTransport(settings.amqp_url, settings.event_exchange, name="gateway")
+    return make_transport(settings)
 
 
 async def _subscribe_revocations(

@@ -1,0 +1,49 @@
+"""Gateway configuration: where each service answers, timeouts and limits (env `GATEWAY_*`)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from marfiq_shared.settings import MarfiqSettings
+
+
+class GatewaySettings(MarfiqSettings):
+    """Settings of the gateway process; platform-wide names (`MARFIQ_JWKS_URL` …) apply too."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_prefix="GATEWAY_")
+
+    service_name: ClassVar[str] = "gateway"
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    # Distributed mode: base URL of each service (no trailing path; paths are never rewritten).
+    identity_url: str = "http://127.0.0.1:8001"
+    correspondence_url: str = "http://127.0.0.1:8002"
+    complaints_url: str = "http://127.0.0.1:8003"
+    pensions_url: str = "http://127.0.0.1:8004"
+
+    connect_timeout_s: float = Field(default=2.0, gt=0)
+    # Longest silence accepted from a service: before its answer starts, and between chunks.
+    read_timeout_s: float = Field(default=30.0, gt=0)
+    # Outer bound for every route (file uploads included); each service applies its own,
+    # usually tighter, limit again.
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    upstream_connections: int = Field(default=256, ge=1)
+    # Below uvicorn's default keep-alive (5 s) so that we never reuse a connection the
+    # service is closing.
+    upstream_keepalive_s: float = Field(default=4.0, gt=0)
+
+    # Only behind a trusted load balancer: keep the X-Forwarded-For/-Proto it sent.
+    trust_forwarded_headers: bool = False
+
+    jwks_max_age_s: float = Field(default=300.0, gt=0)
+    jwks_min_refetch_s: float = Field(default=5.0, ge=0)
+
+    openapi_cache_s: float = Field(default=300.0, ge=0)
+    # Base name of the queue receiving session revocations; every replica adds its own
+    # suffix because each one must see every revocation.
+    revocation_queue: str = "gateway.revocations"

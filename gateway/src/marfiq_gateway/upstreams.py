@@ -1,0 +1,386 @@
+"""The services behind the gateway: over HTTP (distributed mode) or in process (embedded).
+
+Both kinds answer the same two calls: `forward` streams one client request through and its
+answer back, `get` fetches a small document (OpenAPI, liveness) for the gateway itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import aiohttp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from yarl import URL
+
+from marfiq_gateway.headers import IncomingRequest, response_headers
+
+log = logging.getLogger("marfiq.gateway")
+
+
+class UpstreamUnavailable(Exception):
+    """The service could not be reached or broke the exchange (502)."""
+
+
+class UpstreamTimeout(Exception):
+    """The service did not answer in time (504)."""
+
+
+class BodyTooLarge(Exception):
+    """The client sent more than the gateway accepts (413)."""
+
+
+class ClientGone(Exception):
+    """The client disconnected before its request was complete; nobody to answer."""
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One client request on its way to a service."""
+
+    scope: Scope
+    request: IncomingRequest
+    max_body: int
+
+
+class Upstream(Protocol):
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def forward(self, exchange: Exchange, receive: Receive, send: Send) -> int:
+        """Stream the request through and the answer back; the response status."""
+        ...
+
+    async def get(self, path: str, *, within: float) -> tuple[int, bytes]:
+        """A small GET on behalf of the gateway itself: status and body."""
+        ...
+
+
+class HttpPool:
+    """One pooled aiohttp session shared by every HTTP upstream of the process."""
+
+    def __init__(
+        self,
+        *,
+        connect_timeout: float,
+        read_timeout: float,
+        connections_per_host: int,
+        keepalive_timeout: float,
+    ) -> None:
+        self._options = (connect_timeout, read_timeout, connections_per_host, keepalive_timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connect, read, per_host, keepalive = self._options
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=0, limit_per_host=per_host, keepalive_timeout=keepalive
+                ),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read),
+                # Bytes pass through untouched, and no header is invented on the way.
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
+                # A shared jar would hand one user's cookies to the next user's request.
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class _Body:
+    """Counts request body bytes against the limit while they stream through."""
+
+    __slots__ = ("limit", "received", "too_large")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.received = 0
+        self.too_large = False
+
+    def count(self, size: int) -> None:
+        self.received += size
+        if self.received > self.limit:
+            self.too_large = True
+            raise BodyTooLarge
+
+
+class HttpUpstream:
+    """A service reached over HTTP at `base_url`; request and answer stream through."""
+
+    def __init__(self, name: str, base_url: str, pool: HttpPool) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self._pool = pool
+
+    async def start(self) -> None:
+        self._pool.session  # noqa: B018 - opened inside the running loop
+
+    async def close(self) -> None:
+        """Nothing of its own: the shared pool is closed by the gateway."""
+
+    async def forward(self, exchange: Exchange, receive: Receive, send: Send) -> int:
+        scope = exchange.scope
+        request = exchange.request
+        raw_path: bytes = scope.get("raw_path") or quote(scope["path"]).encode()
+        query: bytes = scope.get("query_string", b"")
+        target = self.base_url + raw_path.decode("latin-1")
+        if query:
+            target += "?" + query.decode("latin-1")
+        headers = [
+            (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers
+        ]
+        body = _Body(exchange.max_body)
+        data: bytes | AsyncIterator[bytes] | None = None
+        if request.chunked or (request.content_length or 0) > 0:
+            chunk, more = await _read(receive, body)
+            data = _stream(chunk, receive, body) if more else chunk
+        try:
+            response = await self._pool.session.request(
+                scope["method"],
+                URL(target, encoded=True),
+                headers=headers,
+                data=data,
+                allow_redirects=False,
+            )
+        except (BodyTooLarge, ClientGone):
+            raise
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise BodyTooLarge if body.too_large else UpstreamUnavailable(str(exc)) from exc
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise BodyTooLarge if body.too_large else UpstreamTimeout(str(exc)) from exc
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            raise BodyTooLarge if body.too_large else UpstreamUnavailable(str(exc)) from exc
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status,
+                    "headers": response_headers(response.raw_headers, request.request_id),
+                }
+            )
+            content = response.content
+            while True:
+                chunk = await content.readany()
+                if not chunk:
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    break
+                if content.at_eof():
+                    await send({"type": "http.response.body", "body": chunk, "more_body": False})
+                    break
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except BaseException:
+            # Half an answer went out; dropping both connections is the only honest end.
+            response.close()
+            raise
+        response.release()
+        return response.status
+
+    async def get(self, path: str, *, within: float) -> tuple[int, bytes]:
+        async with self._pool.session.get(
+            self.base_url + path, timeout=aiohttp.ClientTimeout(total=within)
+        ) as response:
+            return response.status, await response.read()
+
+
+async def _read(receive: Receive, body: _Body) -> tuple[bytes, bool]:
+    message = await receive()
+    if message["type"] != "http.request":
+        raise ClientGone
+    chunk: bytes = message.get("body", b"")
+    body.count(len(chunk))
+    return chunk, bool(message.get("more_body"))
+
+
+async def _stream(first: bytes, receive: Receive, body: _Body) -> AsyncIterator[bytes]:
+    if first:
+        yield first
+    more = True
+    while more:
+        chunk, more = await _read(receive, body)
+        if chunk:
+            yield chunk
+
+
+class AsgiUpstream:
+    """A service app mounted in this process (embedded mode); no socket, same contract."""
+
+    def __init__(
+        self, name: str, app: ASGIApp, *, read_timeout: float, manage_lifespan: bool = True
+    ) -> None:
+        self.name = name
+        self.app = app
+        self._read_timeout = read_timeout
+        self._lifespan = _Lifespan(app) if manage_lifespan else None
+
+    async def start(self) -> None:
+        if self._lifespan is not None:
+            await self._lifespan.startup()
+
+    async def close(self) -> None:
+        if self._lifespan is not None:
+            await self._lifespan.shutdown()
+
+    def _scope(self, scope: Scope, headers: list[tuple[bytes, bytes]]) -> Scope:
+        child = dict(scope)
+        child["headers"] = headers
+        # The service sees the state its own lifespan set up, not the gateway's.
+        child["state"] = dict(self._lifespan.state) if self._lifespan is not None else {}
+        return child
+
+    async def forward(self, exchange: Exchange, receive: Receive, send: Send) -> int:
+        request = exchange.request
+        body = _Body(exchange.max_body)
+        status = 0
+        completed = False
+        deadline: asyncio.Timeout | None = None
+
+        async def guarded_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and not body.too_large:
+                try:
+                    body.count(len(message.get("body", b"")))
+                except BodyTooLarge:
+                    # The service sees a client that left; the gateway answers 413 for it.
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal status, completed
+            if body.too_large and not status:
+                return
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if deadline is not None:
+                    deadline.reschedule(None)
+                message = {
+                    **message,
+                    "headers": response_headers(message.get("headers", ()), request.request_id),
+                }
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                completed = True
+            await send(message)
+
+        try:
+            async with asyncio.timeout(self._read_timeout) as deadline:
+                await self.app(
+                    self._scope(exchange.scope, request.headers), guarded_receive, guarded_send
+                )
+        except TimeoutError as exc:
+            if status:
+                raise
+            raise UpstreamTimeout(f"{self.name} did not answer") from exc
+        except Exception as exc:
+            if body.too_large and not status:
+                raise BodyTooLarge from exc
+            if not status:
+                raise UpstreamUnavailable(f"{self.name} failed: {type(exc).__name__}") from exc
+            if not completed:
+                raise
+            # Starlette re-raises after it has sent its own 500: the client has an answer.
+            log.warning("upstream raised after answering", extra={"upstream": self.name})
+        if body.too_large and not status:
+            raise BodyTooLarge
+        if not status:
+            raise UpstreamUnavailable(f"{self.name} returned no response")
+        return status
+
+    async def get(self, path: str, *, within: float) -> tuple[int, bytes]:
+        scope: Scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"gateway"), (b"accept", b"application/json")],
+            "client": ("127.0.0.1", 0),
+            "server": ("gateway", 80),
+        }
+        status = 0
+        chunks: list[bytes] = []
+        answered = asyncio.Event()
+        sent_request = False
+
+        async def receive() -> Message:
+            nonlocal sent_request
+            if not sent_request:
+                sent_request = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await answered.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body"):
+                    answered.set()
+
+        async with asyncio.timeout(within):
+            await self.app(self._scope(scope, scope["headers"]), receive, send)
+        return status, b"".join(chunks)
+
+
+class _Lifespan:
+    """Drive an in-process app's lifespan, as a server would (startup, later shutdown)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.state: dict[str, Any] = {}
+        self._to_app: asyncio.Queue[Message] = asyncio.Queue()
+        self._from_app: asyncio.Queue[Message | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._supported = True
+
+    async def _run(self) -> None:
+        scope: Scope = {
+            "type": "lifespan",
+            "asgi": {"version": "3.0", "spec_version": "2.0"},
+            "state": self.state,
+        }
+        try:
+            await self.app(scope, self._to_app.get, self._from_app.put)
+        except Exception:
+            self._supported = False
+            log.debug("app ended its lifespan with an error", exc_info=True)
+        finally:
+            await self._from_app.put(None)
+
+    async def startup(self) -> None:
+        self._task = asyncio.create_task(self._run())
+        await self._to_app.put({"type": "lifespan.startup"})
+        message = await self._from_app.get()
+        if message is None:
+            # No lifespan support (ASGI spec: carry on without it).
+            self._task = None
+            return
+        if message["type"] == "lifespan.startup.failed":
+            raise RuntimeError(f"upstream startup failed: {message.get('message', '')}")
+
+    async def shutdown(self) -> None:
+        if self._task is None:
+            return
+        await self._to_app.put({"type": "lifespan.shutdown"})
+        message = await self._from_app.get()
+        await self._task
+        self._task = None
+        if message is not None and message["type"] == "lifespan.shutdown.failed":
+            log.error("upstream shutdown failed: %s", message.get("message", ""))
