@@ -9,15 +9,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
 
-from marfiq_shared.events.catalogue import UnknownEventType, parse_data
+from marfiq_shared.events.catalogue import SessionRevoked
 from marfiq_shared.events.envelope import CloudEvent
 from marfiq_shared.events.transport import Delivery, DeliveryHandler, PoisonMessage
 
 log = logging.getLogger("marfiq.gateway.revocations")
 
-SESSION_REVOKED = "identity.session.revoked"
+SESSION_REVOKED = SessionRevoked.type
 # When an event names no end, keep the sid as long as any access token can live (15 min)
 # plus the verifier's clock leeway.
 DEFAULT_RETENTION_S = 15 * 60 + 60
@@ -64,13 +63,11 @@ def revocation_handler(revocations: RevocationList) -> DeliveryHandler:
     async def handle(delivery: Delivery) -> None:
         try:
             event = CloudEvent.from_json(delivery.body)
-            # The catalogue's SessionRevoked model: {sid, expires_at}.
-            data = parse_data(SESSION_REVOKED, event.data)
-            sid: str = data.sid  # type: ignore[attr-defined]
-            expires_at: datetime | None = data.expires_at  # type: ignore[attr-defined]
-        except (ValueError, UnknownEventType) as exc:  # ValidationError is a ValueError
+            data = SessionRevoked.model_validate(event.data)
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError
             raise PoisonMessage(f"malformed {SESSION_REVOKED}: {exc}") from exc
-        revocations.revoke(sid, expires_at.timestamp() if expires_at is not None else None)
-        log.info("session revoked", extra={"sid": sid})
+        expires_at = data.expires_at.timestamp() if data.expires_at is not None else None
+        revocations.revoke(data.sid, expires_at)
+        log.info("session revoked", extra={"sid": data.sid})
 
     return handle
