@@ -1,0 +1,1 @@
+"""NFC eID sign-in (ICAO 9303): Passive and Active Authentication, the MRZ, the challenge."""
