@@ -158,3 +158,31 @@ class Identity:
         assert verified.status_code == 200, verified.text
         tokens: dict[str, Any] = verified.json()
         return tokens
+
+
+async def create_administration(identity: Identity, code: str = "CNSS") -> str:
+    """A new administration, created by the platform administrator; its id."""
+    created = await identity.client.post(
+        "/v1/administrations",
+        json={
+            "code": code,
+            "name_ar": "إدارة " + code,
+            "name_fr": "Administration " + code,
+            "kind": "public_establishment",
+        },
+        headers=bearer(await identity.admin_token()),
+    )
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+async def outbox_events(identity: Identity, event_type: str) -> list[dict[str, Any]]:
+    """The `data` of the events of `event_type` written to identity's outbox."""
+    import orjson
+
+    async with identity.database.sessionmaker() as session:
+        rows = await session.execute(
+            text("SELECT payload FROM identity.outbox WHERE type = :type ORDER BY created_at"),
+            {"type": event_type},
+        )
+        return [orjson.loads(row[0])["data"] for row in rows]

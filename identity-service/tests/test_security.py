@@ -167,3 +167,107 @@ async def test_otp_forged_forwarded_for_does_not_escape_the_address_limit(
 
     assert first.status_code == 202
     assert second.status_code == 429
+
+
+# --- tokens ----------------------------------------------------------------------------------
+
+
+async def test_refresh_token_reuse_revokes_the_whole_session(identity: Identity) -> None:
+    import jwt
+    from identity_support import bearer, outbox_events
+
+    tokens = await identity.sign_in("+212661100020")
+    stolen = tokens["refresh_token"]
+    legit = await identity.client.post(
+        "/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": stolen}
+    )
+    assert legit.status_code == 200
+
+    reuse = await identity.client.post(
+        "/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": stolen}
+    )
+
+    assert reuse.status_code == 400
+    assert reuse.json()["error"] == "invalid_grant"
+    # The rotated token of the legitimate holder dies with the session, and gateways hear.
+    newest = await identity.client.post(
+        "/v1/auth/token",
+        data={"grant_type": "refresh_token", "refresh_token": legit.json()["refresh_token"]},
+    )
+    assert newest.status_code == 400
+    me = await identity.client.get("/v1/me", headers=bearer(legit.json()["access_token"]))
+    assert me.status_code == 401
+    sid = jwt.decode(tokens["access_token"], options={"verify_signature": False})["sid"]
+    revoked = await outbox_events(identity, "identity.session.revoked")
+    assert [(e["sid"], e["reason"]) for e in revoked] == [(sid, "refresh_token_reuse")]
+
+
+# --- agents and partner clients ------------------------------------------------------------
+
+
+async def test_agent_of_one_administration_cannot_add_agents_to_another(
+    identity: Identity,
+) -> None:
+    from identity_support import bearer, create_administration
+
+    from marfiq_identity.dev import issue_tokens_for
+
+    cnss = await create_administration(identity, "CNSS")
+    cmr = await create_administration(identity, "CMR")
+    added = await identity.client.post(
+        f"/v1/administrations/{cnss}/agents",
+        json={"email": "chef@cnss.ma", "role": "supervisor"},
+        headers=bearer(await identity.admin_token()),
+    )
+    supervisor = (await issue_tokens_for(identity.app, added.json()["id"])).access_token
+
+    intrusion = await identity.client.post(
+        f"/v1/administrations/{cmr}/agents",
+        json={"email": "mole@cnss.ma", "role": "supervisor"},
+        headers=bearer(supervisor),
+    )
+    clients = await identity.client.post(
+        f"/v1/administrations/{cmr}/clients",
+        json={"name": "mole", "scopes": ["pensions:declare"]},
+        headers=bearer(supervisor),
+    )
+
+    assert intrusion.status_code == 403
+    assert clients.status_code == 403
+    assert (
+        await identity.scalar("SELECT count(*) FROM identity.accounts WHERE email = 'mole@cnss.ma'")
+        == 0
+    )
+
+
+async def test_client_secret_used_after_revocation_is_refused(identity: Identity) -> None:
+    from identity_support import bearer, create_administration
+
+    cnss = await create_administration(identity, "CNSS")
+    admin = bearer(await identity.admin_token())
+    created = (
+        await identity.client.post(
+            f"/v1/administrations/{cnss}/clients",
+            json={"name": "Paie", "scopes": ["pensions:declare"]},
+            headers=admin,
+        )
+    ).json()
+    rotated = (
+        await identity.client.post(
+            f"/v1/administrations/{cnss}/clients/{created['client_id']}/secret", headers=admin
+        )
+    ).json()
+
+    revoked = await identity.client.delete(
+        f"/v1/administrations/{cnss}/clients/{created['client_id']}", headers=admin
+    )
+
+    assert revoked.status_code == 204
+    for secret in (created["client_secret"], rotated["client_secret"]):
+        answer = await identity.client.post(
+            "/v1/auth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(created["client_id"], secret),
+        )
+        assert answer.status_code == 401
+        assert answer.json()["error"] == "invalid_client"

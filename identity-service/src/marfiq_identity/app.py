@@ -14,6 +14,10 @@ from marfiq_identity.accounts import errors as account_errors
 from marfiq_identity.accounts.service import bootstrap_platform_admin
 from marfiq_identity.administrations import api as administrations_api
 from marfiq_identity.administrations import errors as administration_errors
+from marfiq_identity.agents import api as agents_api
+from marfiq_identity.agents import errors as agent_errors
+from marfiq_identity.clients import api as clients_api
+from marfiq_identity.clients import errors as client_errors
 from marfiq_identity.db import inbox, metadata, outbox
 from marfiq_identity.keys import api as keys_api
 from marfiq_identity.keys.service import KeyRing
@@ -24,6 +28,8 @@ from marfiq_identity.otp import errors as otp_errors
 from marfiq_identity.otp.codes import CodeHasher, otp_key
 from marfiq_identity.settings import IdentitySettings
 from marfiq_identity.subscriptions import SUBSCRIPTIONS
+from marfiq_identity.tokens import api as tokens_api
+from marfiq_identity.tokens import errors as token_errors
 from marfiq_shared.i18n import register_messages
 from marfiq_shared.service import ServiceDefinition, create_service_app
 
@@ -51,7 +57,12 @@ def create_app(
     """
     settings = settings or IdentitySettings()
     register_messages(
-        account_errors.MESSAGES | administration_errors.MESSAGES | otp_errors.MESSAGES
+        account_errors.MESSAGES
+        | administration_errors.MESSAGES
+        | otp_errors.MESSAGES
+        | token_errors.MESSAGES
+        | agent_errors.MESSAGES
+        | client_errors.MESSAGES
     )
     keyring = KeyRing(settings)
 
@@ -91,8 +102,11 @@ def create_app(
         routers=[
             keys_api.router,
             otp_api.router,
+            tokens_api.router,
             accounts_api.router,
             administrations_api.router,
+            agents_api.router,
+            clients_api.router,
         ],
         subscriptions=SUBSCRIPTIONS,
         on_startup=[load_keys, bootstrap_admin, start_delivery],
@@ -103,6 +117,8 @@ def create_app(
             {"name": "sign-in", "description": "Codes, tokens, sessions"},
             {"name": "accounts", "description": "The signed-in user's account"},
             {"name": "administrations", "description": "Directory of administrations"},
+            {"name": "agents", "description": "Agents of an administration"},
+            {"name": "clients", "description": "Partner clients of an administration"},
         ],
     )
     app = create_service_app(

@@ -3,6 +3,7 @@
 from marfiq_identity.accounts.models import Account
 from marfiq_identity.administrations.models import Administration
 from marfiq_identity.assurance.models import AuthoritativeContact, IdentityCheck
+from marfiq_identity.clients.models import PartnerClient
 from marfiq_identity.db import idempotency, inbox, metadata, outbox
 from marfiq_identity.keys.models import SigningKey
 from marfiq_identity.otp.models import OtpAddressCount, OtpChallenge, OtpFailureCount
@@ -17,6 +18,7 @@ __all__ = [
     "OtpAddressCount",
     "OtpChallenge",
     "OtpFailureCount",
+    "PartnerClient",
     "RefreshToken",
     "SigningKey",
     "idempotency",

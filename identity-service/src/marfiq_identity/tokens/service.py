@@ -13,14 +13,18 @@ from typing import Any
 import jwt
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marfiq_identity.accounts import repository as accounts
 from marfiq_identity.accounts.models import Account
 from marfiq_identity.keys.crypto import ALGORITHM
 from marfiq_identity.keys.service import KeyRing
 from marfiq_identity.settings import MAX_ACCESS_TOKEN_TTL_S, IdentitySettings
 from marfiq_identity.tokens import repository
+from marfiq_identity.tokens.errors import GrantRevoked, InvalidGrant, InvalidScope
 from marfiq_identity.tokens.models import AuthSession, RefreshToken
 from marfiq_identity.tokens.schemas import TokenResponse
-from marfiq_shared.auth import ACCESS_TOKEN_TYP, Acr
+from marfiq_shared.auth import ACCESS_TOKEN_TYP, Acr, Principal
+from marfiq_shared.events.catalogue import SessionRevoked
+from marfiq_shared.events.outbox import add_event
 
 # Recognisable in logs and secret scanners; the 256 random bits follow it.
 REFRESH_TOKEN_PREFIX = "mrt_"
@@ -191,3 +195,167 @@ async def session_is_active(
     found = await repository.get_session(session, key)
     now = now or datetime.now(UTC)
     return found is not None and found.revoked_at is None and found.expires_at > now
+
+
+# The gateway and services accept a token this long past its `exp` (verifier leeway); a
+# revocation must be remembered at least that much longer.
+_VERIFIER_LEEWAY = timedelta(seconds=60)
+
+
+async def revoke_session(
+    session: AsyncSession,
+    *,
+    auth_session: AuthSession,
+    reason: str,
+    settings: IdentitySettings,
+    now: datetime,
+) -> None:
+    """End a session: its refresh tokens are deleted and `identity.session.revoked` tells
+    every gateway to refuse its access tokens until the last one has expired."""
+    if auth_session.revoked_at is None:
+        auth_session.revoked_at = now
+        auth_session.revoked_reason = reason
+    await repository.delete_refresh_tokens(session, auth_session.id)
+    expires_at = min(
+        auth_session.expires_at,
+        now + timedelta(seconds=MAX_ACCESS_TOKEN_TTL_S) + _VERIFIER_LEEWAY,
+    )
+    await add_event(
+        session,
+        SessionRevoked(sid=str(auth_session.id), expires_at=expires_at, reason=reason),
+        subject=str(auth_session.id),
+    )
+
+
+async def revoke_sessions_of(
+    session: AsyncSession,
+    *,
+    account_id: uuid.UUID,
+    reason: str,
+    settings: IdentitySettings,
+    now: datetime | None = None,
+) -> int:
+    """Revoke every live session of an account; how many there were."""
+    now = now or datetime.now(UTC)
+    sessions = await repository.active_sessions_of(session, account_id, now=now)
+    for auth_session in sessions:
+        await revoke_session(
+            session, auth_session=auth_session, reason=reason, settings=settings, now=now
+        )
+    return len(sessions)
+
+
+async def refresh(
+    session: AsyncSession,
+    *,
+    refresh_token: str,
+    keyring: KeyRing,
+    settings: IdentitySettings,
+    now: datetime | None = None,
+) -> TokenResponse:
+    """Exchange a refresh token for new tokens; the old one is spent.
+
+    Presenting a spent token again means two parties hold it: the whole session is
+    revoked (the refusal commits) and both have to sign in again.
+    """
+    now = now or datetime.now(UTC)
+    stored = await repository.refresh_token_for_update(session, hash_refresh_token(refresh_token))
+    if stored is None:
+        raise InvalidGrant()
+    auth_session = await repository.session_for_update(session, stored.session_id)
+    if auth_session is None or auth_session.revoked_at is not None:
+        raise InvalidGrant()
+    if stored.used_at is not None:
+        await revoke_session(
+            session,
+            auth_session=auth_session,
+            reason="refresh_token_reuse",
+            settings=settings,
+            now=now,
+        )
+        raise GrantRevoked("refresh token reused; the session is revoked")
+    if stored.expires_at <= now or auth_session.expires_at <= now:
+        raise InvalidGrant()
+    account = await accounts.get(session, auth_session.account_id)
+    if account is None or account.disabled_at is not None:
+        await revoke_session(
+            session,
+            auth_session=auth_session,
+            reason="account_disabled",
+            settings=settings,
+            now=now,
+        )
+        raise GrantRevoked("account disabled")
+    stored.used_at = now
+    new_token = issue_refresh_token(session, auth_session=auth_session, now=now)
+    access = access_token_for(
+        account, auth_session=auth_session, keyring=keyring, settings=settings, now=now
+    )
+    return TokenResponse(
+        access_token=access.token,
+        expires_in=access.expires_in,
+        refresh_token=new_token,
+        acr=auth_session.acr,  # type: ignore[arg-type]
+    )
+
+
+async def logout(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    settings: IdentitySettings,
+    now: datetime | None = None,
+) -> None:
+    """Revoke the caller's session (a machine token has none: nothing to do)."""
+    if principal.sid is None:
+        return
+    try:
+        sid = uuid.UUID(principal.sid)
+    except ValueError:
+        return
+    auth_session = await repository.session_for_update(session, sid)
+    if auth_session is None or str(auth_session.account_id) != principal.sub:
+        return
+    if auth_session.revoked_at is not None:
+        return  # already out: logging out twice is not an error
+    await revoke_session(
+        session,
+        auth_session=auth_session,
+        reason="logout",
+        settings=settings,
+        now=now or datetime.now(UTC),
+    )
+
+
+def client_token(
+    *,
+    client_id: str,
+    administration_id: uuid.UUID,
+    granted: Sequence[str],
+    requested: str | None,
+    keyring: KeyRing,
+    settings: IdentitySettings,
+    now: datetime | None = None,
+) -> TokenResponse:
+    """An access token for a partner client: `scope` (all it was granted, or the part it
+    asked for) and `adm`; no session, no refresh token (RFC 6749 §4.4.3)."""
+    scopes = set(granted)
+    if requested is not None:
+        asked = set(requested.split())
+        if not asked or not asked <= scopes:
+            raise InvalidScope()
+        scopes = asked
+    access = mint_access_token(
+        keyring=keyring,
+        issuer=settings.marfiq_issuer,
+        audience=settings.marfiq_audience,
+        subject=client_id,
+        roles=["client"],
+        acr="low",
+        amr=["client_secret"],
+        ttl_s=settings.access_token_ttl_s,
+        adm=administration_id,
+        scope=scopes,
+        now=now,
+    )
+    return TokenResponse(access_token=access.token, expires_in=access.expires_in, acr="low")

@@ -1,0 +1,1 @@
+"""Partner clients: machines of an administration signing in with client credentials."""
