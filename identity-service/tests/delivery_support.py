@@ -96,9 +96,7 @@ class MailServer:
     def reset(self) -> None:
         self.received.clear()
 
-    async def handle_DATA(
-        self, server: SMTP, session: SmtpSession, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: SmtpSession, envelope: Envelope) -> str:
         content = envelope.original_content or b""
         parsed = message_from_bytes(content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
