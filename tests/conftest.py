@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -22,6 +24,7 @@ from harness import (
 )
 
 from marfiq.distributed import migrate_all, platform_env, start_process
+from marfiq_identity.administrations.seed import seed_directory
 from marfiq_shared.testing import (
     amqp_test_url,
     create_database,
@@ -53,6 +56,7 @@ async def distributed() -> AsyncIterator[Platform]:
     }
     env = platform_env(base, ports)
     await asyncio.to_thread(migrate_all, database_url)
+    await seed_directory(database_url)
     platform = Platform(
         gateway=f"http://127.0.0.1:{ports['gateway']}",
         database_url=database_url,
@@ -82,9 +86,12 @@ async def distributed() -> AsyncIterator[Platform]:
 
 
 @pytest.fixture(scope="session")
-def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+def embedded() -> Iterator[Platform]:
     """The platform as `make run` starts it: one process, embedded Postgres, in-process bus."""
-    data_dir = tmp_path_factory.mktemp("embedded")
+    # Run as root, the embedded Postgres drops to its own user, which must reach the data
+    # folder: pytest's private temporary folders are closed to it.
+    data_dir = Path(tempfile.mkdtemp(prefix="marfiq-embedded-"))
+    data_dir.chmod(0o755)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "MARFIQ_"))}
     env.pop("DATABASE_URL", None)
@@ -116,3 +123,4 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+        shutil.rmtree(data_dir, ignore_errors=True)
