@@ -88,6 +88,7 @@ def main(host: str = "127.0.0.1", port: int | None = None) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("MARFIQ_ISSUER", f"http://{host}:{port}")
     os.environ.setdefault("MARFIQ_NOTIFIER", "console")
+    os.environ.setdefault("LOG_JSON", "false")
     asyncio.run(_prepare(url))
     app = build_platform(url)
     print(f"Marfiq is running: http://{host}:{port}/docs", flush=True)
