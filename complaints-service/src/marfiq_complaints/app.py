@@ -7,10 +7,18 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
+from marfiq_complaints import models  # noqa: F401  (every table on the metadata)
+from marfiq_complaints.attachments import api as attachments_api
+from marfiq_complaints.complaints import api as complaints_api
 from marfiq_complaints.db import inbox, metadata, outbox
+from marfiq_complaints.dependencies import Clock, system_clock
+from marfiq_complaints.lifecycle import load_policy
+from marfiq_complaints.scheduler.runner import Scheduler
 from marfiq_complaints.settings import ComplaintsSettings
+from marfiq_complaints.stats import api as stats_api
 from marfiq_complaints.subscriptions import SUBSCRIPTIONS
 from marfiq_shared.service import ServiceDefinition, create_service_app
+from marfiq_shared.storage import open_storage
 
 if TYPE_CHECKING:
     from marfiq_shared.auth import JwksFetcher
@@ -25,20 +33,51 @@ def create_app(
     transport: Transport | None = None,
     jwks_fetcher: JwksFetcher | None = None,
     relay_on_start: bool = True,
+    clock: Clock = system_clock,
 ) -> FastAPI:
-    """Build the complaints service; connections open in the lifespan, not here."""
+    """Build the complaints service; connections open and the scheduler starts in the
+    lifespan, not here. Rules and holiday files are read here, so bad ones fail at once.
+
+    `clock` is for tests: every "now" of the service (requests and scheduler) reads it.
+    """
+    settings = settings or ComplaintsSettings()
+    policy = load_policy(holiday_files=settings.holiday_files, rule_files=settings.rule_files)
+
+    async def start_scheduler(app: FastAPI) -> None:
+        scheduler = Scheduler(app.state.db, settings=settings, policy=policy, clock=clock)
+        app.state.scheduler = scheduler
+        if settings.scheduler_enabled:
+            scheduler.start()
+
+    async def stop_scheduler(app: FastAPI) -> None:
+        await app.state.scheduler.stop()
+
     definition = ServiceDefinition(
-        name="complaints-service",
-        settings=settings or ComplaintsSettings(),
+        name=settings.service_name,
+        settings=settings,
         metadata=metadata,
         outbox=outbox,
         inbox=inbox,
-        routers=[],
+        # Statistics first: "/v1/complaints/stats" must not be read as a complaint id.
+        routers=[stats_api.router, complaints_api.router, attachments_api.router],
         subscriptions=SUBSCRIPTIONS,
+        on_startup=[start_scheduler],
+        on_shutdown=[stop_scheduler],
+        description="Complaints, observations, suggestions and requests for information, "
+        "with legal deadlines, escalation and public statistics.",
+        openapi_tags=[
+            {"name": "complaints", "description": "Filing, queues and the lifecycle"},
+            {"name": "attachments", "description": "Documents attached to a complaint"},
+            {"name": "statistics", "description": "Public figures per administration"},
+        ],
     )
-    return create_service_app(
+    app = create_service_app(
         definition,
         transport=transport,
         jwks_fetcher=jwks_fetcher,
         relay_on_start=relay_on_start,
     )
+    app.state.policy = policy
+    app.state.clock = clock
+    app.state.storage = open_storage(settings.storage_url)
+    return app

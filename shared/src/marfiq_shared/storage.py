@@ -1,0 +1,323 @@
+"""Stored files (attachments, documents): one interface, a local folder by default.
+
+A service writes a file by streaming its chunks to `Storage.put`, which sniffs the real
+type from the first bytes (never from the name or the declared type), refuses what is not
+on the caller's list (executables above all), caps the size while it streams, and returns
+the SHA-256 and size it measured. A refused or interrupted upload leaves nothing behind:
+bytes go to a scratch file that becomes the object only once complete.
+
+Configured by URL (`open_storage`): a folder path or `file:` URL selects `LocalStorage`;
+`s3://bucket/prefix` is reserved for an S3-compatible implementation of the same protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import re
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+from urllib.parse import unquote, urlsplit
+
+from marfiq_shared.i18n import register_messages
+from marfiq_shared.problems import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+
+PDF = "application/pdf"
+JPEG = "image/jpeg"
+PNG = "image/png"
+DOCUMENT_TYPES: frozenset[str] = frozenset({PDF, JPEG, PNG})
+
+# How many leading bytes `sniff` needs to decide.
+SNIFF_BYTES = 16
+CHUNK_BYTES = 64 * 1024
+
+# Magic numbers, most specific first. Executables are named so that a refusal can say what
+# the file really is (a program renamed "scan.pdf" is the case this exists for).
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF-", PDF),
+    (b"\xff\xd8\xff", JPEG),
+    (b"\x89PNG\r\n\x1a\n", PNG),
+    (b"MZ", "application/x-msdownload"),
+    (b"\x7fELF", "application/x-executable"),
+    (b"\xfe\xed\xfa\xce", "application/x-mach-binary"),
+    (b"\xfe\xed\xfa\xcf", "application/x-mach-binary"),
+    (b"\xce\xfa\xed\xfe", "application/x-mach-binary"),
+    (b"\xcf\xfa\xed\xfe", "application/x-mach-binary"),
+    # Also Java class files; either way a program.
+    (b"\xca\xfe\xba\xbe", "application/x-mach-binary"),
+    (b"#!", "text/x-shellscript"),
+    (b"\x00asm", "application/wasm"),
+    (b"PK\x03\x04", "application/zip"),
+)
+EXECUTABLE_TYPES: frozenset[str] = frozenset(
+    {
+        "application/x-msdownload",
+        "application/x-executable",
+        "application/x-mach-binary",
+        "text/x-shellscript",
+        "application/wasm",
+    }
+)
+
+
+def sniff(head: bytes) -> str | None:
+    """The media type the first bytes of a file prove, or None when unrecognised."""
+    for magic, media_type in _SIGNATURES:
+        if head.startswith(magic):
+            return media_type
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    key: str
+    size: int
+    sha256: str  # lower-case hex
+    content_type: str
+
+
+class FileTooLarge(PayloadTooLarge):
+    code = "file-too-large"
+
+
+class FileTypeRefused(UnsupportedMediaType):
+    code = "file-type-refused"
+
+
+class FileEmpty(ValidationFailed):
+    code = "file-empty"
+
+
+class InvalidStorageKey(ValueError):
+    """A key that could escape the storage root or is not portable across back-ends."""
+
+
+MESSAGES: dict[str, dict[str, str]] = {
+    FileTooLarge.code: {
+        "en": "The file is larger than allowed.",
+        "fr": "Le fichier dépasse la taille autorisée.",
+        "ar": "حجم الملف يتجاوز الحد المسموح به.",
+    },
+    FileTypeRefused.code: {
+        "en": "This kind of file is not accepted; send a PDF, JPEG or PNG document.",
+        "fr": "Ce type de fichier n'est pas accepté ; envoyez un document PDF, JPEG ou PNG.",
+        "ar": "هذا النوع من الملفات غير مقبول؛ أرسل وثيقة بصيغة PDF أو JPEG أو PNG.",
+    },
+    FileEmpty.code: {
+        "en": "The file is empty.",
+        "fr": "Le fichier est vide.",
+        "ar": "الملف فارغ.",
+    },
+}
+# An in-memory dictionary update: the titles exist before any storage error can be raised.
+register_messages(MESSAGES)
+
+_KEY = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$")
+
+
+def check_key(key: str) -> str:
+    """`key` when it is a relative path of safe segments (no `..`, no leading dot or slash)."""
+    if len(key) > 512 or not _KEY.match(key):
+        raise InvalidStorageKey(key)
+    return key
+
+
+class Storage(Protocol):
+    """Where files live; every implementation streams and never holds a whole file."""
+
+    async def put(
+        self,
+        key: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        max_bytes: int,
+        accept: Collection[str] = DOCUMENT_TYPES,
+    ) -> StoredObject:
+        """Store the stream under `key` once its type is accepted and its size within bounds.
+
+        Raises FileTypeRefused (415), FileTooLarge (413) or FileEmpty (422); nothing is
+        stored then.
+        """
+        ...
+
+    def read(self, key: str, *, chunk_bytes: int = CHUNK_BYTES) -> AsyncIterator[bytes]:
+        """The object's bytes, chunk by chunk; FileNotFoundError when absent."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove the object; absent is fine."""
+        ...
+
+    async def exists(self, key: str) -> bool: ...
+
+
+class _Measured:
+    """Counts, hashes and sniffs a stream as it passes."""
+
+    def __init__(self, *, max_bytes: int, accept: Collection[str]) -> None:
+        self.max_bytes = max_bytes
+        self.accept = accept
+        self.size = 0
+        self.digest = hashlib.sha256()
+        self.content_type: str | None = None
+        self._head = b""
+
+    def take(self, chunk: bytes) -> bytes:
+        """Account for `chunk`; returns what may be written now (held back until sniffed)."""
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            raise FileTooLarge(max_bytes=self.max_bytes)
+        self.digest.update(chunk)
+        if self.content_type is not None:
+            return chunk
+        self._head += chunk
+        if len(self._head) < SNIFF_BYTES:
+            return b""
+        return self._decide()
+
+    def finish(self) -> bytes:
+        """What is still held back once the stream ended."""
+        if self.size == 0:
+            raise FileEmpty()
+        return self._decide() if self.content_type is None else b""
+
+    def _decide(self) -> bytes:
+        detected = sniff(self._head)
+        if detected is None or detected not in self.accept:
+            raise FileTypeRefused(
+                detected_type=detected or "unknown",
+                accepted_types=sorted(self.accept),
+                executable=detected in EXECUTABLE_TYPES,
+            )
+        self.content_type = detected
+        head, self._head = self._head, b""
+        return head
+
+
+class LocalStorage:
+    """Objects as files under `root`; a scratch folder inside it makes writes atomic."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).resolve()
+        self._scratch = self.root / ".partial"
+
+    def path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    async def put(
+        self,
+        key: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        max_bytes: int,
+        accept: Collection[str] = DOCUMENT_TYPES,
+    ) -> StoredObject:
+        target = self.path(key)
+        measured = _Measured(max_bytes=max_bytes, accept=accept)
+        scratch = self._scratch / uuid.uuid4().hex
+        handle: BinaryIO | None = None
+        try:
+            async for chunk in chunks:
+                ready = measured.take(chunk)
+                if ready:
+                    handle = await self._write(handle, scratch, ready)
+            handle = await self._write(handle, scratch, measured.finish(), sync=True)
+            await asyncio.to_thread(handle.close)
+            await asyncio.to_thread(_publish, scratch, target)
+        finally:
+            if handle is not None and not handle.closed:
+                await asyncio.to_thread(handle.close)
+            await asyncio.to_thread(scratch.unlink, True)
+        assert measured.content_type is not None
+        return StoredObject(
+            key=key,
+            size=measured.size,
+            sha256=measured.digest.hexdigest(),
+            content_type=measured.content_type,
+        )
+
+    async def _write(
+        self, handle: BinaryIO | None, scratch: Path, data: bytes, *, sync: bool = False
+    ) -> BinaryIO:
+        """Append to the scratch file (created on first use); fsync the last write."""
+
+        def write() -> BinaryIO:
+            nonlocal handle
+            if handle is None:
+                self._scratch.mkdir(parents=True, exist_ok=True)
+                handle = scratch.open("xb")
+            handle.write(data)
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
+            return handle
+
+        return await asyncio.to_thread(write)
+
+    async def read(self, key: str, *, chunk_bytes: int = CHUNK_BYTES) -> AsyncIterator[bytes]:
+        handle = await asyncio.to_thread(self.path(key).open, "rb")
+        try:
+            while chunk := await asyncio.to_thread(handle.read, chunk_bytes):
+                yield chunk
+        finally:
+            await asyncio.to_thread(handle.close)
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self.path(key).unlink, True)
+
+    async def exists(self, key: str) -> bool:
+        return await asyncio.to_thread(self.path(key).is_file)
+
+
+def _publish(scratch: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(scratch, target)
+    # The rename itself must survive a crash, or a committed row could point at nothing.
+    with contextlib.suppress(OSError):
+        directory = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+def open_storage(url: str) -> Storage:
+    """The storage a URL names: a folder path or `file:` URL (local folder).
+
+    `s3://bucket/prefix` is the S3-compatible back-end's scheme; it is not built yet and
+    says so rather than falling back to the local disk.
+    """
+    parsed = urlsplit(url)
+    if parsed.scheme in ("", "file"):
+        path = unquote(parsed.path) if parsed.scheme else url
+        if parsed.scheme == "file" and parsed.netloc not in ("", "localhost"):
+            raise ValueError(f"{url}: file URLs name a local folder")
+        return LocalStorage(path)
+    if parsed.scheme == "s3":
+        raise NotImplementedError("S3-compatible storage is not available yet; use a folder")
+    raise ValueError(f"{url}: unknown storage scheme {parsed.scheme!r}")
+
+
+__all__ = [
+    "CHUNK_BYTES",
+    "DOCUMENT_TYPES",
+    "EXECUTABLE_TYPES",
+    "JPEG",
+    "PDF",
+    "PNG",
+    "FileEmpty",
+    "FileTooLarge",
+    "FileTypeRefused",
+    "InvalidStorageKey",
+    "LocalStorage",
+    "Storage",
+    "StoredObject",
+    "check_key",
+    "open_storage",
+    "sniff",
+]
