@@ -75,6 +75,7 @@ def delivery(sms_gateway: SmsGateway, mail_server: MailServer) -> dict[str, obje
         "smtp_port": mail_server.port,
         "smtp_security": "none",
         "delivery_backoff_s": 0.01,
+        "notification_poll_s": 0.05,
     }
 
 

@@ -186,3 +186,34 @@ async def outbox_events(identity: Identity, event_type: str) -> list[dict[str, A
             {"type": event_type},
         )
         return [orjson.loads(row[0])["data"] for row in rows]
+
+
+async def publish(identity: Identity, data: Any, *, event_id: str | None = None) -> str:
+    """Publish an event on identity's bus as another service would; its id."""
+    from marfiq_shared.events.envelope import CloudEvent
+    from marfiq_shared.events.transport import OutgoingEvent
+
+    event = CloudEvent(
+        source="pensions-service",
+        type=data.type,
+        data=data.model_dump(mode="json"),
+        **({"id": event_id} if event_id else {}),
+    )
+    await identity.app.state.transport.publish(
+        [OutgoingEvent(event.id, event.type, event.to_json())]
+    )
+    return event.id
+
+
+async def eventually(probe: Any, *, within_s: float = 5.0) -> Any:
+    """Await `probe()` until it returns something truthy."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + within_s
+    while True:
+        found = await probe()
+        if found:
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the expected state was not reached in time")
+        await asyncio.sleep(0.02)

@@ -16,17 +16,24 @@ from marfiq_identity.administrations import api as administrations_api
 from marfiq_identity.administrations import errors as administration_errors
 from marfiq_identity.agents import api as agents_api
 from marfiq_identity.agents import errors as agent_errors
+from marfiq_identity.assurance import api as assurance_api
+from marfiq_identity.assurance import errors as assurance_errors
 from marfiq_identity.clients import api as clients_api
 from marfiq_identity.clients import errors as client_errors
 from marfiq_identity.db import inbox, metadata, outbox
+from marfiq_identity.eid import errors as eid_errors
+from marfiq_identity.eid.trust import TrustList
 from marfiq_identity.keys import api as keys_api
 from marfiq_identity.keys.service import KeyRing
 from marfiq_identity.notifications.channels import build_senders
 from marfiq_identity.notifications.postman import Postman
+from marfiq_identity.notifications.worker import DeliveryWorker
 from marfiq_identity.otp import api as otp_api
 from marfiq_identity.otp import errors as otp_errors
 from marfiq_identity.otp.codes import CodeHasher, otp_key
 from marfiq_identity.settings import IdentitySettings
+from marfiq_identity.signin import api as signin_api
+from marfiq_identity.signin import errors as signin_errors
 from marfiq_identity.subscriptions import SUBSCRIPTIONS
 from marfiq_identity.tokens import api as tokens_api
 from marfiq_identity.tokens import errors as token_errors
@@ -63,6 +70,9 @@ def create_app(
         | token_errors.MESSAGES
         | agent_errors.MESSAGES
         | client_errors.MESSAGES
+        | eid_errors.MESSAGES
+        | signin_errors.MESSAGES
+        | assurance_errors.MESSAGES
     )
     keyring = KeyRing(settings)
 
@@ -85,11 +95,26 @@ def create_app(
     async def stop_keys(app: FastAPI) -> None:
         await keyring.stop()
 
+    async def load_trust_list(app: FastAPI) -> None:
+        trust = TrustList.load(folder=settings.eid_trust_list_dir, pem=settings.eid_csca_pem)
+        if not len(trust):
+            log.warning(
+                "no CSCA configured (IDENTITY_EID_TRUST_LIST_DIR / IDENTITY_EID_CSCA_PEM): "
+                "every identity card will be refused"
+            )
+        app.state.eid_trust = trust
+
     async def start_delivery(app: FastAPI) -> None:
         app.state.code_hasher = CodeHasher(otp_key(settings))
-        app.state.postman = Postman(build_senders(settings), settings)
+        postman = Postman(build_senders(settings), settings)
+        app.state.postman = postman
+        worker = DeliveryWorker(app.state.db, postman, settings)
+        worker.start()
+        app.state.delivery_worker = worker
 
     async def stop_delivery(app: FastAPI) -> None:
+        worker: DeliveryWorker = app.state.delivery_worker
+        await worker.stop()
         postman: Postman = app.state.postman
         await postman.close()
 
@@ -102,14 +127,16 @@ def create_app(
         routers=[
             keys_api.router,
             otp_api.router,
+            signin_api.router,
             tokens_api.router,
             accounts_api.router,
             administrations_api.router,
             agents_api.router,
             clients_api.router,
+            assurance_api.router,
         ],
         subscriptions=SUBSCRIPTIONS,
-        on_startup=[load_keys, bootstrap_admin, start_delivery],
+        on_startup=[load_keys, bootstrap_admin, load_trust_list, start_delivery],
         on_shutdown=[stop_delivery, stop_keys],
         description="Accounts, sign-in, access tokens and signing keys, administrations.",
         openapi_tags=[
@@ -119,6 +146,7 @@ def create_app(
             {"name": "administrations", "description": "Directory of administrations"},
             {"name": "agents", "description": "Agents of an administration"},
             {"name": "clients", "description": "Partner clients of an administration"},
+            {"name": "assurance", "description": "Identity checks made in person"},
         ],
     )
     app = create_service_app(

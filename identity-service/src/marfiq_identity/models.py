@@ -5,7 +5,9 @@ from marfiq_identity.administrations.models import Administration
 from marfiq_identity.assurance.models import AuthoritativeContact, IdentityCheck
 from marfiq_identity.clients.models import PartnerClient
 from marfiq_identity.db import idempotency, inbox, metadata, outbox
+from marfiq_identity.eid.models import EidChallenge
 from marfiq_identity.keys.models import SigningKey
+from marfiq_identity.notifications.models import Delivery
 from marfiq_identity.otp.models import OtpAddressCount, OtpChallenge, OtpFailureCount
 from marfiq_identity.tokens.models import AuthSession, RefreshToken
 
@@ -14,6 +16,8 @@ __all__ = [
     "Administration",
     "AuthSession",
     "AuthoritativeContact",
+    "Delivery",
+    "EidChallenge",
     "IdentityCheck",
     "OtpAddressCount",
     "OtpChallenge",

@@ -96,6 +96,13 @@ class IdentitySettings(MarfiqSettings):
     # How often queued notifications are looked for, and housekeeping runs.
     notification_poll_s: float = Field(default=1.0, gt=0)
 
+    # --- eID (NFC identity card) ------------------------------------------------------------
+    # The CSCA certificates whose Document Signers are trusted: a folder of .pem/.crt/.cer/
+    # .der files, and/or PEM text. Without either, every card is refused as untrusted.
+    eid_trust_list_dir: str | None = None
+    eid_csca_pem: str | None = None
+    eid_challenge_ttl_s: int = Field(default=180, ge=30, le=900)
+
     # --- partner clients ------------------------------------------------------------------
     # After a rotation the previous secret still works this long, so partners can roll over.
     client_secret_overlap_s: int = Field(default=86_400, ge=0)

@@ -1,14 +1,19 @@
-"""The only place that says which events the identity service consumes.
-
-None yet: identity is the source of the directory and of accounts. Notification requests
-from other services will be handled here.
-"""
+"""The only place that says which events the identity service consumes."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from marfiq_identity.assurance.service import on_contact_registered
+from marfiq_identity.notifications.service import on_notification_requested
+from marfiq_shared.events.catalogue import AffiliateContactRegistered, NotificationRequested
+
 if TYPE_CHECKING:
     from marfiq_shared.events.consumer import Handler
 
-SUBSCRIPTIONS: dict[str, Handler] = {}
+SUBSCRIPTIONS: dict[str, Handler] = {
+    # Another service asks to tell a person something: queued, delivered once per channel.
+    NotificationRequested.type: on_notification_requested,  # type: ignore[dict-item]
+    # The pension fund vouches for an affiliate's phone: codes to it prove the CIN.
+    AffiliateContactRegistered.type: on_contact_registered,  # type: ignore[dict-item]
+}

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from marfiq_shared.problems import BadRequest, NotFound
+from marfiq_shared.problems import BadRequest, Conflict, NotFound
 
 MESSAGES = {
     "account-not-found": {
         "en": "No account matches this identity.",
         "fr": "Aucun compte ne correspond à cette identité.",
         "ar": "لا يوجد حساب مطابق لهذه الهوية.",
+    },
+    "contact-taken": {
+        "en": "This phone number or e-mail address already belongs to an account.",
+        "fr": "Ce numéro ou cette adresse e-mail appartient déjà à un compte.",
+        "ar": "رقم الهاتف أو البريد الإلكتروني هذا مرتبط بحساب آخر.",
     },
     "invalid-contact": {
         "en": "The phone number or e-mail address is not valid.",
@@ -24,3 +29,7 @@ class AccountNotFound(NotFound):
 
 class InvalidContact(BadRequest):
     status, code = 422, "invalid-contact"
+
+
+class ContactTaken(Conflict):
+    code = "contact-taken"

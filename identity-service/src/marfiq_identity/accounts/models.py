@@ -26,7 +26,10 @@ class Account(Base):
         CheckConstraint("language IN ('ar', 'fr', 'en')", name="language"),
         # An agent always belongs to exactly one administration.
         CheckConstraint("kind <> 'agent' OR administration_id IS NOT NULL", name="agent_adm"),
-        CheckConstraint("phone IS NOT NULL OR email IS NOT NULL", name="contact"),
+        # Someone signed in only with their identity card has a CIN and no contact yet.
+        CheckConstraint(
+            "phone IS NOT NULL OR email IS NOT NULL OR cin IS NOT NULL", name="contact"
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)

@@ -62,8 +62,8 @@ async def create_account(
     now: datetime | None = None,
 ) -> Account:
     """Create an account with normalised contacts (no duplicate check: constraints hold)."""
-    if email is None and phone is None:
-        raise InvalidContact("an account needs a phone number or an e-mail address")
+    if email is None and phone is None and cin is None:
+        raise InvalidContact("an account needs a phone number, an e-mail address or a CIN")
     now = now or datetime.now(UTC)
     account = Account(
         id=uuid.uuid4(),

@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_identity.accounts import repository as accounts
+from marfiq_identity.accounts.errors import ContactTaken
 from marfiq_identity.accounts.models import Account, AccountKind
 from marfiq_identity.accounts.service import create_account, normalize_email, normalize_phone
 from marfiq_identity.agents import repository
-from marfiq_identity.agents.errors import AgentNotFound, ContactTaken
+from marfiq_identity.agents.errors import AgentNotFound
 from marfiq_identity.agents.schemas import AgentCreate, AgentRead
 from marfiq_identity.otp.repository import lock_key
 from marfiq_identity.settings import IdentitySettings

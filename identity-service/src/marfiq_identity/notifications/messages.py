@@ -128,6 +128,22 @@ _NOTICES: dict[str, dict[Language, tuple[str, str]]] = {
             "If this was not you, contact your pension fund at once.",
         ),
     },
+    "identity.contact_changed": {
+        "ar": (
+            "تغيير وسيلة الاتصال بحسابك",
+            "مرفق: تم تغيير رقم الهاتف أو البريد الإلكتروني لحسابك. إذا لم تكن أنت، اتصل بالدعم.",
+        ),
+        "fr": (
+            "Changement de contact sur votre compte",
+            "Marfiq : le numéro ou l'adresse e-mail de votre compte a été changé. "
+            "Si ce n'est pas vous, contactez le support.",
+        ),
+        "en": (
+            "A contact of your account was changed",
+            "Marfiq: the phone number or e-mail address of your account was changed. "
+            "If this was not you, contact support.",
+        ),
+    },
     "identity.new_sign_in": {
         "ar": (
             "تسجيل دخول جديد إلى حسابك",

@@ -1,0 +1,91 @@
+"""Notifications: turning a request into messages on the person's channels, in their
+language, exactly once per event and channel."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marfiq_identity.accounts import repository as accounts
+from marfiq_identity.accounts.models import Account
+from marfiq_identity.notifications import repository
+from marfiq_identity.notifications.messages import CHANNELS, Channel, notice_texts
+from marfiq_shared.events.catalogue import NotificationRequested
+from marfiq_shared.events.envelope import CloudEvent
+
+log = logging.getLogger("marfiq.identity.notifications")
+
+
+def _contact(account: Account, channel: Channel) -> str | None:
+    return account.phone if channel == "sms" else account.email
+
+
+async def queue_notice(
+    session: AsyncSession,
+    *,
+    account: Account,
+    kind: str,
+    params: dict[str, str | dict[str, str]],
+    channels: Iterable[str] | None = None,
+    event_id: uuid.UUID | None = None,
+    to: dict[Channel, str] | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Queue one message per wanted channel the person has (or per entry of `to`, to
+    reach a contact they no longer have); how many were queued."""
+    now = now or datetime.now(UTC)
+    language = account.language
+    subject, body = notice_texts(kind, params, language)  # type: ignore[arg-type]
+    wanted = set(channels) if channels is not None else set(CHANNELS)
+    rows = []
+    for channel in CHANNELS:
+        destination = to.get(channel) if to is not None else _contact(account, channel)
+        if channel not in wanted or destination is None:
+            continue
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                # Without an event, each call is its own notification.
+                "event_id": event_id or uuid.uuid4(),
+                "account_id": account.id,
+                "kind": kind,
+                "channel": channel,
+                "destination": destination,
+                "language": language,
+                "subject": subject[:200],
+                "body": body,
+                "created_at": now,
+                "next_attempt_at": now,
+                "attempts": 0,
+            }
+        )
+    return await repository.add_unless_present(session, rows)
+
+
+async def on_notification_requested(
+    session: AsyncSession, event: CloudEvent, data: NotificationRequested
+) -> None:
+    """`identity.notification.requested`: queue the messages for the person it names."""
+    account = None
+    if data.recipient_sub is not None:
+        account = await accounts.get(session, data.recipient_sub)
+    elif data.recipient_cin is not None:
+        account = await accounts.get_by_cin(session, data.recipient_cin)
+    if account is None or account.disabled_at is not None:
+        # Nobody to tell (yet): a person without an account has no channel we know of.
+        log.info("notification without a reachable recipient", extra={"event_id": event.id})
+        return
+    queued = await queue_notice(
+        session,
+        account=account,
+        kind=data.kind,
+        params=dict(data.params),
+        channels=data.channels,
+        event_id=uuid.UUID(event.id),
+    )
+    if not queued:
+        log.info("notification with no channel to deliver on", extra={"event_id": event.id})

@@ -1,0 +1,95 @@
+"""Sign-in with the NFC identity card (ICAO 9303): a nonce, then the chip's answer."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
+
+from marfiq_identity.dependencies import Db, Keys, Settings
+from marfiq_identity.eid.schemas import EidChallengeRead, EidVerify, encode_base64
+from marfiq_identity.eid.service import verify_eid
+from marfiq_identity.eid.trust import TrustList
+from marfiq_identity.signin import eid
+from marfiq_identity.tokens.schemas import TokenResponse, no_store
+from marfiq_identity.tokens.service import session_is_active, start_session
+from marfiq_shared.auth import TokenVerifier, bearer_token
+from marfiq_shared.i18n import current_language
+from marfiq_shared.problems import InvalidToken
+
+router = APIRouter(prefix="/v1/auth/eid", tags=["sign-in"])
+
+
+def _trust(request: Request) -> TrustList:
+    trust: TrustList = request.app.state.eid_trust
+    return trust
+
+
+Trust = Annotated[TrustList, Depends(_trust)]
+
+
+async def _linking(request: Request) -> uuid.UUID | None:
+    """The signed-in citizen asking to tie the card to their account, when a token is sent."""
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        return None
+    verifier: TokenVerifier = request.app.state.token_verifier
+    principal = await verifier.verify(token)
+    if not principal.is_citizen or principal.sid is None:
+        raise InvalidToken("only a citizen's session can be tied to a card")
+    database = request.app.state.db
+    async with database.sessionmaker() as session:
+        if not await session_is_active(session, sid=principal.sid):
+            raise InvalidToken("session revoked")
+    return uuid.UUID(principal.sub)
+
+
+Linking = Annotated[uuid.UUID | None, Depends(_linking)]
+
+
+@router.post("/challenge", status_code=status.HTTP_201_CREATED, response_model=EidChallengeRead)
+async def open_challenge(database: Db, settings: Settings) -> EidChallengeRead:
+    """A fresh nonce (8 random bytes) for the chip's Active Authentication; single use."""
+    async with database.sessionmaker() as session, session.begin():
+        challenge = await eid.open_challenge(session, ttl_s=settings.eid_challenge_ttl_s)
+    return EidChallengeRead(challenge_id=challenge.id, nonce=encode_base64(challenge.nonce))
+
+
+@router.post("/verify", response_model=TokenResponse)
+async def verify(
+    body: EidVerify,
+    database: Db,
+    settings: Settings,
+    keyring: Keys,
+    trust: Trust,
+    linking: Linking,
+    response: Response,
+) -> TokenResponse:
+    """Check the card (Passive and Active Authentication, expiry) and sign its holder in at
+    `high` with the proven CIN; the account is found, created, or tied to the caller's."""
+    no_store(response)
+    files = body.files()
+    now = datetime.now(UTC)
+    # The nonce is spent in its own commit first: a forged answer burns it as well.
+    async with database.sessionmaker() as session, session.begin():
+        nonce = await eid.redeem_challenge(session, challenge_id=body.challenge_id, now=now)
+    identity = verify_eid(nonce=nonce, trust=trust, now=now, **files)
+    async with database.sessionmaker() as session, session.begin():
+        signed_in = await eid.account_for_eid(
+            session,
+            identity=identity,
+            language=current_language.get(),
+            linking=linking,
+            now=now,
+        )
+        return await start_session(
+            session,
+            account=signed_in.account,
+            acr="high",
+            amr=["sc", "hwk"],
+            keyring=keyring,
+            settings=settings,
+            now=now,
+        )
