@@ -128,12 +128,13 @@ def _rewrite(node: Any, renames: Mapping[tuple[str, str], str]) -> Any:
 
     def walk(value: Any, key: str | None = None) -> Any:
         if isinstance(value, dict):
-            out = {}
+            out: dict[str, Any] = {}
             for k, v in value.items():
                 if k == "$ref" and isinstance(v, str):
                     out[k] = refs.get(v, v)
                 elif key == "security_requirement":
-                    out[schemes.get(k, k)] = v
+                    name = str(k)
+                    out[schemes.get(name, name)] = v
                 elif k == "security" and isinstance(v, list):
                     out[k] = [walk(item, "security_requirement") for item in v]
                 else:

@@ -58,16 +58,22 @@ class Router:
                 raise ValueError(f"prefix {prefix!r} must be one or two path segments")
         self._prefixes = dict(prefixes)
         self._exact: set[tuple[str, str]] = set()
-        self._templates: dict[str, list[re.Pattern[str]]] = {}
+        templates: dict[str, list[str]] = {}
         for method, path in public:
             if "{" in path:
-                segments = path.split("/")
-                pattern = "/".join(
-                    "[^/]+" if _PARAMETER.fullmatch(part) else re.escape(part) for part in segments
+                templates.setdefault(method, []).append(
+                    "/".join(
+                        "[^/]+" if _PARAMETER.fullmatch(part) else re.escape(part)
+                        for part in path.split("/")
+                    )
                 )
-                self._templates.setdefault(method, []).append(re.compile(pattern))
             else:
                 self._exact.add((method, path))
+        # One alternation per method: a single regex call on the hot path.
+        self._templates = {
+            method: re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
+            for method, patterns in templates.items()
+        }
 
     def owner_of(self, path: str) -> tuple[str, str] | None:
         """`(prefix, owner)` of a request path, or None when no service owns it."""
@@ -89,7 +95,8 @@ class Router:
             method = "GET"
         if (method, path) in self._exact:
             return True
-        return any(pattern.fullmatch(path) for pattern in self._templates.get(method, ()))
+        templates = self._templates.get(method)
+        return templates is not None and templates.fullmatch(path) is not None
 
 
 def has_dot_segment(path: str) -> bool:
