@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import time
 import uuid
@@ -202,28 +203,39 @@ async def run_benchmark(args: argparse.Namespace) -> None:
         # 1. The backbone alone: the outbox already holds the events when the relay starts.
         await producer.relay.stop()
         await produce(identity.database, args.events, args.writers, args.per_tx)
+        cpu = Cpu(consumer.pid)
         started = time.perf_counter()
         producer.relay.start()
         done += args.events
         await wait_for(complaints, done)
         backbone = args.events / (time.perf_counter() - started)
+        backbone_cpu = cpu.per_event(args.events)
 
         # 2. Live: business transactions commit events while the relay publishes them.
+        cpu = Cpu(consumer.pid)
         started = time.perf_counter()
         insert_seconds = await produce(identity.database, args.events, args.writers, args.per_tx)
         done += args.events
         await wait_for(complaints, done)
         live = args.events / (time.perf_counter() - started)
+        live_cpu = cpu.per_event(args.events)
         await producer.stop()
 
-        print(f"events per run   {args.events:,}")
-        print(f"backbone         {backbone:,.0f} events/s  (a full outbox -> relay -> RabbitMQ ->")
-        print("                                   consumer commit, in its own process)")
+        print(f"events per run  {args.events:,}")
         print(
-            f"live             {live:,.0f} events/s  (the same while {args.writers} writers commit"
+            f"backbone        {backbone:7,.0f} events/s   a full outbox -> relay -> RabbitMQ -> "
+            "consumer commit"
         )
-        print(f"                                   {args.per_tx} events per transaction, "
-              f"{args.events / insert_seconds:,.0f} events/s)")  # fmt: skip
+        print(
+            f"live            {live:7,.0f} events/s   the same while {args.writers} writers "
+            f"commit {args.per_tx} events per transaction ({args.events / insert_seconds:,.0f}/s)"
+        )
+        relay, consumed = backbone_cpu
+        writers_relay, consumed_live = live_cpu
+        print(
+            f"CPU per event   backbone: relay {relay:.0f} us, consumer {consumed:.0f} us; "
+            f"live: writers and relay {writers_relay:.0f} us, consumer {consumed_live:.0f} us"
+        )
         await identity.database.dispose()
         await complaints.database.dispose()
     finally:
@@ -232,6 +244,24 @@ async def run_benchmark(args: argparse.Namespace) -> None:
             await consumer.wait()
         await drop_database(admin, url)
         await delete_broker_objects(exchange, run.queue)
+
+
+class Cpu:
+    """CPU time of this process and of the consumer's since creation (Linux /proc)."""
+
+    def __init__(self, consumer_pid: int) -> None:
+        self._pid = consumer_pid
+        self._start = (time.process_time(), self._child())
+
+    def _child(self) -> float:
+        with open(f"/proc/{self._pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def per_event(self, events: int) -> tuple[float, float]:
+        """Microseconds of CPU per event: (this process, the consumer)."""
+        own, child = time.process_time() - self._start[0], self._child() - self._start[1]
+        return own / events * 1e6, child / events * 1e6
 
 
 async def delete_broker_objects(exchange: str, queue: str) -> None:

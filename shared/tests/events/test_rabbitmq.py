@@ -148,14 +148,14 @@ async def test_message_that_keeps_killing_its_consumer_is_dead_lettered(
     await operator.open()
     queue = rabbitmq.queue("crash")
     deliveries: list[bool] = []
-    release = asyncio.Event()
+    crashed = asyncio.Event()
 
-    async def never_finishes(delivery: Delivery) -> None:
+    async def dies_with_its_process(delivery: Delivery) -> None:
         deliveries.append(delivery.redelivered)
-        await release.wait()  # the process dies before it could acknowledge
+        await crashed.wait()  # the connection is gone before anything is acknowledged
 
     subscription = await consumer.subscribe(
-        queue, ["test.crash.happened"], never_finishes, prefetch=1, retry_delays_ms=[10]
+        queue, ["test.crash.happened"], dies_with_its_process, prefetch=1, retry_delays_ms=[10]
     )
     await operator.publish([OutgoingEvent(str(uuid.uuid4()), "test.crash.happened", b"{}")])
     for seen in (1, 2):
@@ -165,6 +165,9 @@ async def test_message_that_keeps_killing_its_consumer_is_dead_lettered(
 
         await eventually(delivered, within=15)
         await proxy.cut()
+        crashed.set()
+        await asyncio.sleep(0.1)
+        crashed.clear()
         await proxy.restore()
 
     async def dead_lettered() -> bool:
@@ -174,7 +177,6 @@ async def test_message_that_keeps_killing_its_consumer_is_dead_lettered(
     [letter] = await operator.dlq_peek(queue)
     assert deliveries == [False, True]
     assert "delivery_limit" in (letter.error or "")
-    release.set()
     await subscription.cancel()
     await consumer.close()
     await operator.close()

@@ -31,6 +31,7 @@ from marfiq_shared.events.rabbitmq import RabbitMQTransport, dlq_name, retry_nam
 from marfiq_shared.events.relay import OutboxRelay
 from marfiq_shared.events.runtime import EventRuntime, make_transport, start_all, stop_all
 from marfiq_shared.events.transport import (
+    BatchHandler,
     DeadLetter,
     Delivery,
     DeliveryHandler,
@@ -48,6 +49,7 @@ __all__ = [
     "AdministrationCreated",
     "AdministrationSnapshot",
     "AdministrationUpdated",
+    "BatchHandler",
     "CloudEvent",
     "Consumer",
     "DeadLetter",

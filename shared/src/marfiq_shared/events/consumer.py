@@ -1,25 +1,24 @@
 """Runs a service's event handlers: inbox-deduplicated, in the consumer's own transaction.
 
 At-least-once delivery, exactly-once effect: the inbox row and everything the handler
-wrote commit together, and the message is acknowledged only after that commit. A
-redelivery finds its id in the inbox and changes nothing.
+wrote commit together, and the transport acknowledges the message only after that
+commit. A redelivery finds its id in the inbox and changes nothing.
 
-Deliveries that arrive together are applied in one transaction (group commit): under
-load a commit carries up to `max_batch` events, when idle each event commits alone. If
-any handler of a batch fails, the batch is rolled back and applied again in halves until
-the failing event stands alone, so one bad event never holds back the others and none
-is applied twice. A handler may thus run more than once for an event whose transaction
-was rolled back: one whose effects leave the database (an e-mail) should hand them to
-its own outbox rather than act directly.
+The transport hands over what has arrived as a batch, and the batch is applied in one
+transaction (group commit): under load a commit carries many events, when idle each
+event commits alone. If any handler of a batch fails, the batch is rolled back and
+applied again in halves until the failing event stands alone, so one bad event never
+holds back the others and none is applied twice. A handler may thus run more than once
+for an event whose transaction was rolled back: one whose effects leave the database
+(an e-mail) should hand them to its own outbox rather than act directly.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
 from pydantic import ValidationError
@@ -40,20 +39,16 @@ Handler = Callable[[AsyncSession, CloudEvent, EventData], Awaitable[None]]
 
 
 @dataclass(eq=False, slots=True)
-class _Pending:
+class _Work:
+    position: int  # in the batch the transport handed over
+    id: UUID
     event: CloudEvent
     data: EventData
     handler: Handler
-    event_id: UUID = field(init=False)
-    done: asyncio.Future[None] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.event_id = UUID(self.event.id)
-        self.done = asyncio.get_running_loop().create_future()
 
 
 class Consumer:
-    """The delivery handler a transport calls for each message of one service's queue."""
+    """The batch handler a transport calls with the deliveries of one service's queue."""
 
     def __init__(
         self,
@@ -62,29 +57,31 @@ class Consumer:
         subscriptions: Mapping[str, Handler],
         *,
         queue: str,
-        max_batch: int = 100,
     ) -> None:
         self._database = database
         self._inbox = inbox
         self._handlers = dict(subscriptions)
         self._queue = queue
-        self._max_batch = max_batch
-        self._waiting: list[_Pending] = []
-        self._applying: asyncio.Task[None] | None = None
 
-    async def __call__(self, delivery: Delivery) -> None:
-        """Return once the event's effect is committed (or was already); raise if not."""
-        event, data = self._parse(delivery)
-        handler = self._handlers.get(event.type)
-        if handler is None:
-            # Bound by an earlier release that handled it; acknowledging is all we can do.
-            log.warning("%s has no handler for %s: %s ignored", self._queue, event.type, event.id)
-            return
-        pending = _Pending(event, data, handler)
-        self._waiting.append(pending)
-        if self._applying is None:
-            self._applying = asyncio.create_task(self._apply_waiting())
-        await pending.done
+    async def __call__(self, deliveries: Sequence[Delivery]) -> list[Exception | None]:
+        """Apply the deliveries; for each, None once its effect is committed, or its error."""
+        outcomes: list[Exception | None] = [None] * len(deliveries)
+        work: list[_Work] = []
+        for position, delivery in enumerate(deliveries):
+            try:
+                event, data = self._parse(delivery)
+            except PoisonMessage as poison:
+                outcomes[position] = poison
+                continue
+            handler = self._handlers.get(event.type)
+            if handler is None:
+                # Bound by an earlier release that handled it; acknowledging is all we can do.
+                log.warning("%s: no handler for %s, %s ignored", self._queue, event.type, event.id)
+                continue
+            work.append(_Work(position, UUID(event.id), event, data, handler))
+        if work:
+            await self._apply_splitting(work, outcomes)
+        return outcomes
 
     @staticmethod
     def _parse(delivery: Delivery) -> tuple[CloudEvent, EventData]:
@@ -95,64 +92,39 @@ class Consumer:
             # Retrying cannot fix the bytes: straight to the dead-letter queue.
             raise PoisonMessage(f"event {delivery.id} ({delivery.type}): {error}") from error
 
-    async def _apply_waiting(self) -> None:
-        # One batch at a time: events are applied in the order they were delivered.
+    async def _apply_splitting(self, work: list[_Work], outcomes: list[Exception | None]) -> None:
         try:
-            while self._waiting:
-                batch = self._waiting[: self._max_batch]
-                del self._waiting[: self._max_batch]
-                await self._apply_batch(batch)
-        finally:
-            self._applying = None
-
-    async def _apply_batch(self, batch: list[_Pending]) -> None:
-        try:
-            await self._apply(batch)
+            await self._apply(work)
         except Exception as error:
-            if len(batch) == 1:
-                _settle(batch[0], error)
+            if len(work) == 1:
+                outcomes[work[0].position] = error
                 return
             # Find the failing events by halves: with one bad event in a batch of n,
             # about 2*log2(n) transactions instead of n, and the order is kept.
-            log.info("batch of %d rolled back (%r); splitting it", len(batch), error)
-            half = len(batch) // 2
-            await self._apply_batch(batch[:half])
-            await self._apply_batch(batch[half:])
-        else:
-            for pending in batch:
-                _settle(pending, None)
+            log.info("batch of %d rolled back (%r); splitting it", len(work), error)
+            half = len(work) // 2
+            await self._apply_splitting(work[:half], outcomes)
+            await self._apply_splitting(work[half:], outcomes)
 
-    async def _apply(self, batch: list[_Pending]) -> None:
+    async def _apply(self, work: list[_Work]) -> None:
         applied: Counter[str] = Counter()
         async with self._database.sessionmaker() as session, session.begin():
-            fresh = await claim_events(
-                session, self._inbox, [(p.event_id, p.event.type) for p in batch]
-            )
-            for pending in batch:
-                if pending.event_id not in fresh:
+            fresh = await claim_events(session, self._inbox, [(w.id, w.event.type) for w in work])
+            for item in work:
+                if item.id not in fresh:
                     continue  # applied before, or earlier in this same batch
-                fresh.discard(pending.event_id)
-                token = current_correlation_id.set(pending.event.correlationid or pending.event.id)
+                fresh.discard(item.id)
+                token = current_correlation_id.set(item.event.correlationid or item.event.id)
                 try:
-                    await pending.handler(session, pending.event, pending.data)
+                    await item.handler(session, item.event, item.data)
                 finally:
                     current_correlation_id.reset(token)
-                applied[pending.event.type] += 1
+                applied[item.event.type] += 1
         # Counted after the commit, once per type and batch rather than per event.
-        duplicates = Counter(pending.event.type for pending in batch)
+        duplicates = Counter(item.event.type for item in work)
         duplicates.subtract(applied)
         for event_type, count in applied.items():
             EVENTS_CONSUMED.labels(self._queue, event_type).inc(count)
         for event_type, count in duplicates.items():
             if count:
                 EVENTS_DUPLICATE.labels(self._queue, event_type).inc(count)
-
-
-def _settle(pending: _Pending, error: Exception | None) -> None:
-    # The delivery may have been abandoned meanwhile (channel closed, stop).
-    if pending.done.done():
-        return
-    if error is None:
-        pending.done.set_result(None)
-    else:
-        pending.done.set_exception(error)

@@ -19,14 +19,15 @@ from dataclasses import dataclass, field, replace
 from marfiq_shared.events.transport import (
     ATTEMPT_HEADER,
     ERROR_HEADER,
+    BatchHandler,
     DeadLetter,
     Delivery,
-    DeliveryHandler,
     OutgoingEvent,
     Subscription,
     Transport,
     UnknownQueue,
     describe,
+    handle_batch,
     retry_delay_ms,
     topic_matches,
 )
@@ -110,19 +111,24 @@ class InProcessTransport(Transport):
         except KeyError:
             raise UnknownQueue(name) from None
 
-    async def subscribe(
+    async def subscribe_batches(
         self,
         queue: str,
         event_types: Iterable[str],
-        handler: DeliveryHandler,
+        handler: BatchHandler,
         *,
         prefetch: int,
         retry_delays_ms: Sequence[int],
+        max_batch: int,
     ) -> Subscription:
         subscription = _Subscription(
-            self._declare(queue, event_types), handler, list(retry_delays_ms), self._drain_timeout
+            self._declare(queue, event_types),
+            handler,
+            list(retry_delays_ms),
+            max_batch=max(1, min(max_batch, prefetch)),
+            drain_timeout=self._drain_timeout,
         )
-        subscription.start(prefetch)
+        subscription.start()
         return subscription
 
     async def dlq_count(self, queue: str) -> int:
@@ -151,39 +157,53 @@ class InProcessTransport(Transport):
 
 
 class _Subscription:
-    """`prefetch` workers taking turns on one queue: at most that many handlers at once."""
+    """Takes what is ready in its queue, up to a batch, and hands it to the handler."""
 
     def __init__(
-        self, queue: _Queue, handler: DeliveryHandler, delays: list[int], drain_timeout: float
+        self,
+        queue: _Queue,
+        handler: BatchHandler,
+        delays: list[int],
+        *,
+        max_batch: int,
+        drain_timeout: float,
     ) -> None:
         self._queue = queue
         self._handler = handler
         self._delays = delays
+        self._max_batch = max_batch
         self._drain_timeout = drain_timeout
-        self._workers: list[asyncio.Task[None]] = []
+        self._task: asyncio.Task[None] | None = None
 
-    def start(self, prefetch: int) -> None:
-        self._workers = [asyncio.create_task(self._work()) for _ in range(prefetch)]
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._work(), name=f"consumer {self._queue.name}")
 
     async def _work(self) -> None:
+        ready = self._queue.ready
         while True:
-            message = await self._queue.ready.get()
+            batch = [await ready.get()]
+            while len(batch) < self._max_batch and not ready.empty():
+                batch.append(ready.get_nowait())
             try:
-                await self._deliver(message)
+                await self._deliver(batch)
             finally:
-                self._queue.ready.task_done()
+                for _ in batch:
+                    ready.task_done()
 
-    async def _deliver(self, message: _Message) -> None:
-        event = message.event
-        delivery = Delivery(
-            id=event.id, type=event.type, body=event.body, attempt=message.failures + 1
-        )
+    async def _deliver(self, batch: list[_Message]) -> None:
+        deliveries = [
+            Delivery(id=m.event.id, type=m.event.type, body=m.event.body, attempt=m.failures + 1)
+            for m in batch
+        ]
         try:
-            await self._handler(delivery)
+            outcomes = await handle_batch(self._handler, deliveries)
         except asyncio.CancelledError:
-            self._queue.ready.put_nowait(message)  # not acknowledged: it stays queued
+            for message in batch:  # not acknowledged: they stay queued
+                self._queue.ready.put_nowait(message)
             raise
-        except Exception as error:
+        for message, delivery, error in zip(batch, deliveries, outcomes, strict=True):
+            if error is None:
+                continue
             failed = replace(message, failures=delivery.attempt, error=describe(error))
             delay = retry_delay_ms(self._queue.name, delivery, error, self._delays)
             if delay is None:
@@ -198,7 +218,7 @@ class _Subscription:
             await asyncio.wait_for(self._queue.ready.join(), self._drain_timeout)
         except TimeoutError:
             log.warning("%s not drained within %ss", self._queue.name, self._drain_timeout)
-        for worker in self._workers:
-            worker.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
-        self._workers = []
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None

@@ -35,15 +35,16 @@ from aio_pika.exceptions import AMQPError, ChannelNotFoundEntity
 from marfiq_shared.events.transport import (
     ATTEMPT_HEADER,
     ERROR_HEADER,
+    BatchHandler,
     DeadLetter,
     Delivery,
-    DeliveryHandler,
     OutgoingEvent,
     PublishFailed,
     Subscription,
     Transport,
     UnknownQueue,
     describe,
+    handle_batch,
     retry_delay_ms,
 )
 
@@ -165,14 +166,15 @@ class RabbitMQTransport(Transport):
                 f"{len(failures)} of {len(events)} events not confirmed"
             ) from failures[0]
 
-    async def subscribe(
+    async def subscribe_batches(
         self,
         queue: str,
         event_types: Iterable[str],
-        handler: DeliveryHandler,
+        handler: BatchHandler,
         *,
         prefetch: int,
         retry_delays_ms: Sequence[int],
+        max_batch: int,
     ) -> Subscription:
         # Confirms and returns on this channel: a retry or dead-letter copy must be safely
         # in its queue before the original is acknowledged.
@@ -181,7 +183,9 @@ class RabbitMQTransport(Transport):
         )
         await channel.set_qos(prefetch_count=prefetch)
         main = await self._declare_queues(channel, queue, list(event_types), retry_delays_ms)
-        subscription = _Subscription(channel, main, handler, list(retry_delays_ms))
+        subscription = _Subscription(
+            channel, main, handler, list(retry_delays_ms), max(1, min(max_batch, prefetch))
+        )
         await subscription.start()
         return subscription
 
@@ -299,57 +303,67 @@ def _dead_letter(message: AbstractIncomingMessage) -> DeadLetter:
 
 
 class _Subscription:
-    """The consumer of one queue: run the handler, then ack, retry or dead-letter."""
+    """The consumer of one queue: batches deliveries, then acks, retries or dead-letters."""
 
     def __init__(
         self,
         channel: AbstractChannel,
         queue: AbstractQueue,
-        handler: DeliveryHandler,
+        handler: BatchHandler,
         retry_delays_ms: list[int],
+        max_batch: int,
     ) -> None:
         self._channel = channel
         self._queue = queue
         self._handler = handler
         self._delays = retry_delays_ms
+        self._max_batch = max_batch
         self._tag: str | None = None
-        self._running = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._waiting: list[AbstractIncomingMessage] = []
+        self._draining: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self._tag = await self._queue.consume(self._on_message, no_ack=False)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
-        # aio-pika runs each delivery in its own task: up to `prefetch` at once.
-        self._running += 1
-        self._idle.clear()
+        # Deliveries queue up while a batch is being handled and form the next one:
+        # under load batches grow, when idle each message goes through alone.
+        self._waiting.append(message)
+        if self._draining is None:
+            self._draining = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
         try:
-            await self._process(message)
+            while self._waiting:
+                batch = self._waiting[: self._max_batch]
+                del self._waiting[: self._max_batch]
+                await self._handle(batch)
         finally:
-            self._running -= 1
-            if self._running == 0:
-                self._idle.set()
+            self._draining = None
 
-    async def _process(self, message: AbstractIncomingMessage) -> None:
-        failures = (message.headers or {}).get(ATTEMPT_HEADER, 0)
-        delivery = Delivery(
-            id=message.message_id or "",
-            type=message.type or message.routing_key or "",
-            body=message.body,
-            attempt=int(failures or 0) + 1,  # type: ignore[call-overload]
-            redelivered=bool(message.redelivered),
-        )
-        try:
-            await self._handler(delivery)
-        except Exception as error:
-            await self._after_failure(message, delivery, error)
-        else:
-            await _settle(message, ack=True)
+    async def _handle(self, batch: list[AbstractIncomingMessage]) -> None:
+        deliveries = [_delivery(message) for message in batch]
+        outcomes = await handle_batch(self._handler, deliveries)
+        failures = [
+            (message, delivery, error)
+            for message, delivery, error in zip(batch, deliveries, outcomes, strict=True)
+            if error is not None
+        ]
+        returned = set()
+        if failures:
+            parked = await asyncio.gather(*(self._park(*failure) for failure in failures))
+            for (message, _, _), ok in zip(failures, parked, strict=True):
+                if not ok:
+                    # Not parked anywhere: give it back. The redelivery counts towards
+                    # the delivery limit, so this cannot loop for ever either.
+                    await _settle(message, ack=False)
+                    returned.add(id(message))
+        await _acknowledge([m for m in batch if id(m) not in returned])
 
-    async def _after_failure(
+    async def _park(
         self, message: AbstractIncomingMessage, delivery: Delivery, error: Exception
-    ) -> None:
+    ) -> bool:
+        """Copy a failed message to its retry queue or the DLQ; False if that failed."""
         delay = retry_delay_ms(self._queue.name, delivery, error, self._delays)
         target = (
             dlq_name(self._queue.name)
@@ -366,31 +380,65 @@ class _Subscription:
                 _copy(message, headers), routing_key=target, mandatory=True
             )
         except Exception:
-            # Not parked anywhere: give it back. The redelivery counts towards the
-            # delivery limit, so this cannot loop for ever either.
             log.exception("could not move event %s to %s", delivery.id, target)
-            await _settle(message, ack=False)
-        else:
-            await _settle(message, ack=True)
+            return False
+        return True
 
     async def cancel(self) -> None:
         if self._tag is not None:
             with suppress(AMQPError, RuntimeError):
                 await self._queue.cancel(self._tag)
             self._tag = None
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout=30)
-        except TimeoutError:
-            log.warning("handlers of %s still running at stop", self._queue.name)
+        # Let the batch in progress (and what already arrived) finish and be acknowledged.
+        with suppress(Exception):
+            await asyncio.sleep(0)  # deliveries already read are appended first
+            if self._draining is not None:
+                await asyncio.wait_for(asyncio.shield(self._draining), timeout=30)
         # Prefetched messages not yet acknowledged return to the queue with the channel.
         with suppress(AMQPError, RuntimeError):
             await self._channel.close()
 
 
-async def _settle(message: AbstractIncomingMessage, *, ack: bool) -> None:
+def _delivery(message: AbstractIncomingMessage) -> Delivery:
+    failures = (message.headers or {}).get(ATTEMPT_HEADER, 0)
+    return Delivery(
+        id=message.message_id or "",
+        type=message.type or message.routing_key or "",
+        body=message.body,
+        attempt=int(failures or 0) + 1,  # type: ignore[call-overload]
+        redelivered=bool(message.redelivered),
+    )
+
+
+async def _acknowledge(messages: list[AbstractIncomingMessage]) -> None:
+    """Acknowledge handled messages with one frame per channel where possible.
+
+    Batches are handled one after the other, in delivery order, so when a batch is done
+    every earlier delivery on its channel is settled: a `multiple` ack of the highest tag
+    covers the whole batch (tags of messages handed back were nacked just before).
+    """
+    last: dict[int, AbstractIncomingMessage] = {}
+    for message in messages:
+        key = id(_channel_of(message))
+        if key not in last or (message.delivery_tag or 0) > (last[key].delivery_tag or 0):
+            last[key] = message
+    for message in last.values():
+        await _settle(message, ack=True, multiple=True)
+
+
+def _channel_of(message: AbstractIncomingMessage) -> object:
+    # Tags count per channel: after a reconnect, messages of the old channel cannot be
+    # acknowledged on the new one (and need not be: the broker requeued them).
+    try:
+        return message.channel
+    except (AMQPError, RuntimeError):  # closed: ChannelInvalidStateError is a RuntimeError
+        return None
+
+
+async def _settle(message: AbstractIncomingMessage, *, ack: bool, multiple: bool = False) -> None:
     try:
         if ack:
-            await message.ack()
+            await message.ack(multiple=multiple)
         else:
             await message.nack(requeue=True)
     except (AMQPError, RuntimeError) as error:

@@ -48,6 +48,7 @@ class OutboxRelay:
         source: str,
         batch_size: int = 500,
         idle_ms: int = 200,
+        linger_ms: int = 5,
         max_backoff: float = 30.0,
         metrics_interval: float = 5.0,
         keep_published: timedelta = timedelta(days=7),
@@ -58,6 +59,7 @@ class OutboxRelay:
         self.source = source
         self._batch_size = batch_size
         self._idle = idle_ms / 1000
+        self._linger = linger_ms / 1000
         self._max_backoff = max_backoff
         self._metrics_interval = metrics_interval
         self._keep_published = keep_published
@@ -124,12 +126,18 @@ class OutboxRelay:
                 continue
             backoff = 0.0
             if sent < self._batch_size:
-                await self._sleep(self._idle, self._wake)  # a commit cuts this short
+                woken = await self._sleep(self._idle, self._wake)  # a commit cuts this short
+                if woken and sent:
+                    # Commits are streaming in: let a few more land so that one batch
+                    # (one transaction, one round of confirms) carries them together.
+                    await self._sleep(self._linger, self._stopping)
 
     @staticmethod
-    async def _sleep(seconds: float, until: asyncio.Event) -> None:
+    async def _sleep(seconds: float, until: asyncio.Event) -> bool:
+        """Wait `seconds` or until `until` is set; whether it was set."""
         with suppress(TimeoutError):
             await asyncio.wait_for(until.wait(), seconds)
+        return until.is_set()
 
     async def publish_batch(self) -> int:
         """Publish the oldest unpublished rows not locked by another relay; how many."""

@@ -57,9 +57,8 @@ class EventRuntime:
         self.queue = queue
         self._subscriptions = dict(subscriptions)
         self._settings = settings
-        self.consumer = Consumer(
-            database, inbox, self._subscriptions, queue=queue, max_batch=max_batch
-        )
+        self._max_batch = max_batch
+        self.consumer = Consumer(database, inbox, self._subscriptions, queue=queue)
         self.relay = OutboxRelay(
             database,
             transport,
@@ -82,12 +81,13 @@ class EventRuntime:
             await self.transport.open()
             self._open = True
         if self._subscriptions and self._subscription is None:
-            self._subscription = await self.transport.subscribe(
+            self._subscription = await self.transport.subscribe_batches(
                 self.queue,
                 list(self._subscriptions),
                 self.consumer,
                 prefetch=self._settings.event_prefetch,
                 retry_delays_ms=self._settings.event_retry_delays_ms,
+                max_batch=self._max_batch,
             )
 
     def start_relaying(self) -> None:

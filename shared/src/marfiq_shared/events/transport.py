@@ -3,12 +3,13 @@
 A transport moves already-serialised envelopes. The outbox, relay, consumer and inbox
 above it are the same in both modes; only this last hop differs.
 
-Delivery contract of `subscribe`, on both transports:
+Delivery contract of `subscribe_batches` (and of `subscribe`), on both transports:
 - a queue per consuming service, bound to the event types (topic patterns) it handles;
-- the handler is awaited, and the message is acknowledged only after it returned;
-- a handler that raises is retried after each delay of `retry_delays_ms`, then the
-  message goes to the queue's dead-letter queue (`<queue>.dlq`);
-- a handler that raises `PoisonMessage` (it can never succeed) goes there at once.
+- messages are handed over in batches of what has arrived, up to `max_batch`, one batch
+  at a time, and acknowledged only after the handler returned its outcome for each;
+- a message whose outcome is an exception is retried after each delay of
+  `retry_delays_ms`, then it goes to the queue's dead-letter queue (`<queue>.dlq`);
+- a `PoisonMessage` outcome (it can never succeed) goes there at once.
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ class DeadLetter:
 
 
 DeliveryHandler = Callable[[Delivery], Awaitable[None]]
+"""Handles one delivery; raising is a failure of that delivery."""
+
+BatchHandler = Callable[[Sequence[Delivery]], Awaitable[Sequence[Exception | None]]]
+"""Handles deliveries together; returns, in order, None or the failure of each."""
 
 
 class PoisonMessage(Exception):
@@ -124,7 +129,6 @@ class Transport(ABC):
     async def publish(self, events: Sequence[OutgoingEvent]) -> None:
         """Return when the broker holds every event durably; raise `PublishFailed` if not."""
 
-    @abstractmethod
     async def subscribe(
         self,
         queue: str,
@@ -134,7 +138,43 @@ class Transport(ABC):
         prefetch: int,
         retry_delays_ms: Sequence[int],
     ) -> Subscription:
-        """Declare `queue` bound to `event_types` and deliver its messages to `handler`."""
+        """Like `subscribe_batches`, for a handler of one delivery at a time.
+
+        The deliveries of a batch (up to `prefetch`) are handled concurrently.
+        """
+
+        async def each(deliveries: Sequence[Delivery]) -> list[Exception | None]:
+            results = await asyncio.gather(*map(handler, deliveries), return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException) and not isinstance(result, Exception):
+                    raise result  # cancelled: nothing is acknowledged
+            return [result if isinstance(result, Exception) else None for result in results]
+
+        return await self.subscribe_batches(
+            queue,
+            event_types,
+            each,
+            prefetch=prefetch,
+            retry_delays_ms=retry_delays_ms,
+            max_batch=prefetch,
+        )
+
+    @abstractmethod
+    async def subscribe_batches(
+        self,
+        queue: str,
+        event_types: Iterable[str],
+        handler: BatchHandler,
+        *,
+        prefetch: int,
+        retry_delays_ms: Sequence[int],
+        max_batch: int,
+    ) -> Subscription:
+        """Declare `queue` bound to `event_types` and hand its messages to `handler`.
+
+        Up to `prefetch` messages are taken ahead, so that the next batch is waiting
+        while one is handled.
+        """
 
     @abstractmethod
     async def dlq_count(self, queue: str) -> int:
@@ -151,6 +191,20 @@ class Transport(ABC):
         Without `limit`, replays the messages present when called (not those that fail
         again meanwhile).
         """
+
+
+async def handle_batch(
+    handler: BatchHandler, deliveries: Sequence[Delivery]
+) -> Sequence[Exception | None]:
+    """Run a batch handler; a handler that raises fails every delivery of the batch."""
+    try:
+        outcomes = await handler(deliveries)
+    except Exception as error:
+        return [error] * len(deliveries)
+    if len(outcomes) != len(deliveries):
+        failure = RuntimeError(f"{len(outcomes)} outcomes for {len(deliveries)} deliveries")
+        return [failure] * len(deliveries)
+    return outcomes
 
 
 def retry_delay_ms(
