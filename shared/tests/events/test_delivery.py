@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
+from marfiq_shared.db import Database
 from marfiq_shared.events import (
     AdministrationCreated,
     CloudEvent,
@@ -20,7 +22,7 @@ from marfiq_shared.events import (
     Transport,
 )
 from marfiq_shared.settings import MarfiqSettings
-from marfiq_shared.testing import require_url
+from marfiq_shared.testing import TcpProxy, require_url
 
 
 @dataclass
@@ -30,9 +32,9 @@ class Bus:
     queue: str
     runtimes: list[EventRuntime] = field(default_factory=list)
 
-    async def start(self, service, handler) -> EventRuntime:
+    async def start(self, service, handler, database: Database | None = None) -> EventRuntime:
         runtime = EventRuntime(
-            service.database,
+            database or service.database,
             self.transport,
             queue=self.queue,
             subscriptions={AdministrationCreated.type: handler},
@@ -183,3 +185,37 @@ async def test_one_failing_event_holds_back_no_other(service, bus: Bus, eventual
     counts = await service.counts()
     assert uuid.UUID(ids[150]) not in counts
     assert set(counts.values()) == {1}
+
+
+async def test_database_outage_spends_no_retries(
+    service, bus: Bus, database_url: str, eventually
+) -> None:
+    target = make_url(database_url)
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    through_proxy = Database(
+        target.set(port=proxy.port).render_as_string(hide_password=False),
+        schema=service.outbox.schema,
+        source=service.source,
+        outbox=service.outbox,
+    )
+    runtime = await bus.start(service, service.apply, database=through_proxy)
+    await runtime.relay.stop()  # published by hand below
+    ids = await service.add_events(20)
+    try:
+        await proxy.cut()
+        await bus.transport.publish(await outbox_envelopes(service))
+        await asyncio.sleep(1.0)  # far longer than all retry delays (50 ms, 100 ms)
+        assert await service.applied_total() == 0
+        await proxy.restore()
+
+        async def applied() -> bool:
+            return await service.applied_total() == len(ids)
+
+        await eventually(applied, within=20)
+        assert await bus.transport.dlq_count(bus.queue) == 0
+        assert set((await service.counts()).values()) == {1}
+    finally:
+        await proxy.stop()
+        await runtime.stop()
+        await through_proxy.dispose()

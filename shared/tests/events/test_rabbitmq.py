@@ -190,3 +190,13 @@ async def test_dead_letter_queue_of_an_unknown_queue_is_an_error(rabbitmq) -> No
             await transport.dlq_count(f"{rabbitmq.exchange}.nobody")
     finally:
         await transport.close()
+
+
+async def test_opening_without_a_broker_fails_at_once(rabbitmq, proxy: TcpProxy) -> None:
+    await proxy.cut()
+    transport = via_proxy(rabbitmq, proxy)
+
+    with pytest.raises(aio_pika.exceptions.AMQPConnectionError):
+        await transport.open()
+
+    assert not transport.is_connected

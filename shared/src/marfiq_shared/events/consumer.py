@@ -15,6 +15,7 @@ for an event whose transaction was rolled back: one whose effects leave the data
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from pydantic import ValidationError
-from sqlalchemy import Table
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_shared.db import Database
@@ -96,6 +97,11 @@ class Consumer:
         try:
             await self._apply(work)
         except Exception as error:
+            if await self._waited_for_database(error):
+                # Not the events' fault: try them again rather than spend their retries
+                # (and end in the dead-letter queue) because of a database outage.
+                await self._apply_splitting(work, outcomes)
+                return
             if len(work) == 1:
                 outcomes[work[0].position] = error
                 return
@@ -105,6 +111,26 @@ class Consumer:
             half = len(work) // 2
             await self._apply_splitting(work[:half], outcomes)
             await self._apply_splitting(work[half:], outcomes)
+
+    async def _waited_for_database(self, error: Exception) -> bool:
+        """After a failure: if the database is unreachable, wait until it is back."""
+        if await self._database_answers():
+            return False
+        delay = 0.5
+        while True:
+            log.warning("%s: database unreachable (%r); waiting %.1fs", self._queue, error, delay)
+            await asyncio.sleep(delay)
+            if await self._database_answers():
+                return True
+            delay = min(delay * 2, 10.0)
+
+    async def _database_answers(self) -> bool:
+        try:
+            async with self._database.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
 
     async def _apply(self, work: list[_Work]) -> None:
         applied: Counter[str] = Counter()

@@ -109,10 +109,14 @@ class RabbitMQTransport(Transport):
         )
 
     async def _connect(self) -> None:
-        self._publisher = await self._connection("publish")
-        self._consumer = await self._connection("consume")
-        channel = await self._publisher.channel(publisher_confirms=True)
-        self._exchange = await self._declare_exchange(channel)
+        try:
+            self._publisher = await self._connection("publish")
+            self._consumer = await self._connection("consume")
+            channel = await self._publisher.channel(publisher_confirms=True)
+            self._exchange = await self._declare_exchange(channel)
+        except BaseException:
+            await self._disconnect()  # no half-open transport left behind
+            raise
 
     async def _connection(self, role: str) -> AbstractRobustConnection:
         return await aio_pika.connect_robust(
@@ -312,7 +316,9 @@ class _Subscription:
         handler: BatchHandler,
         retry_delays_ms: list[int],
         max_batch: int,
+        drain_timeout: float = 30.0,
     ) -> None:
+        self._drain_timeout = drain_timeout
         self._channel = channel
         self._queue = queue
         self._handler = handler
@@ -390,10 +396,17 @@ class _Subscription:
                 await self._queue.cancel(self._tag)
             self._tag = None
         # Let the batch in progress (and what already arrived) finish and be acknowledged.
-        with suppress(Exception):
-            await asyncio.sleep(0)  # deliveries already read are appended first
-            if self._draining is not None:
-                await asyncio.wait_for(asyncio.shield(self._draining), timeout=30)
+        await asyncio.sleep(0)  # deliveries already read are appended first
+        draining = self._draining
+        if draining is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(draining), timeout=self._drain_timeout)
+            except TimeoutError:
+                log.warning("%s: handlers still busy at stop; abandoned", self._queue.name)
+                draining.cancel()
+                await asyncio.gather(draining, return_exceptions=True)
+            except Exception:
+                log.exception("%s: last batch failed at stop", self._queue.name)
         # Prefetched messages not yet acknowledged return to the queue with the channel.
         with suppress(AMQPError, RuntimeError):
             await self._channel.close()
