@@ -332,3 +332,132 @@ class ComplaintEscalated(ComplaintDeadlineEvent):
     type = "complaints.complaint.escalated"
 
     overdue_since: datetime
+
+
+# --- correspondence ---------------------------------------------------------------------
+
+
+class CorrespondenceEvent(EventData):
+    """What every `correspondence.correspondence.*` event carries: the letter as the step
+    left it, in the register of the administration holding it.
+
+    Enough for a partner's system to keep its own copy, and for a notifier to address the
+    sender (`sender_sub`) without calling back. A letter forwarded to another
+    administration is registered there again as a new correspondence of the same `case_id`.
+    """
+
+    correspondence_id: UUID
+    case_id: UUID = Field(description="The electronic file: every registration of one letter")
+    registration_number: str = Field(description="In the holder's register, e.g. MEF-2026-000123")
+    status: str = Field(description="The state after the step")
+    administration_id: UUID = Field(description="The administration whose register holds it")
+    sender_kind: str = Field(description="citizen, company or administration")
+    sender_sub: str | None = Field(default=None, description="The person who filed it")
+    sender_administration_id: UUID | None = Field(
+        default=None, description="For outgoing mail of an administration"
+    )
+    outgoing_number: str | None = Field(
+        default=None, description="In the sending administration's outgoing register"
+    )
+    version: int = Field(
+        ge=1,
+        description="Grows with every step of this correspondence; a consumer ignores an "
+        "event whose version is not above the one it holds.",
+    )
+    occurred_at: datetime
+    actor_role: str = Field(description="sender, agent (or partner client) or system")
+
+
+class CorrespondenceRegistered(CorrespondenceEvent):
+    """Registered in the holder's register: filed by its sender, or forwarded there
+    (`forwarded_from_id`)."""
+
+    type = "correspondence.correspondence.registered"
+
+    subject: str
+    registered_at: datetime
+    receipt_code: str | None = Field(
+        default=None, description="Verification code of the sender's receipt"
+    )
+    forwarded_from_id: UUID | None = None
+    forwarded_from_administration_id: UUID | None = None
+
+
+class CorrespondenceAssigned(CorrespondenceEvent):
+    """Routed to a department and, when named, an agent of the holding administration."""
+
+    type = "correspondence.correspondence.assigned"
+
+    department: str
+    assignee_id: str | None = None
+
+
+class CorrespondenceDocumentsRequested(CorrespondenceEvent):
+    """The holder asked the sender for missing documents (`message` says which)."""
+
+    type = "correspondence.correspondence.documents_requested"
+
+    message: str
+
+
+class CorrespondenceDocumentsAdded(CorrespondenceEvent):
+    """The sender added the documents they were asked for."""
+
+    type = "correspondence.correspondence.documents_added"
+
+    count: int = Field(ge=1)
+
+
+class CorrespondenceForwarded(CorrespondenceEvent):
+    """Sent on to the competent administration, where it was registered again
+    (`to_correspondence_id`, `to_registration_number`). The first administration keeps
+    read access to what it held."""
+
+    type = "correspondence.correspondence.forwarded"
+
+    to_administration_id: UUID
+    to_correspondence_id: UUID
+    to_registration_number: str
+    reason: str
+
+
+class CorrespondenceAnswered(CorrespondenceEvent):
+    """The holder answered with a document signed in its name (`answer_code` verifies it)."""
+
+    type = "correspondence.correspondence.answered"
+
+    answer_code: str
+    answer_sha256: str
+
+
+class CorrespondenceRejected(CorrespondenceEvent):
+    """Refused, with the reason the sender is given."""
+
+    type = "correspondence.correspondence.rejected"
+
+    reason: str
+
+
+class CorrespondenceClosed(CorrespondenceEvent):
+    """Closed once answered or rejected; nothing more happens to it."""
+
+    type = "correspondence.correspondence.closed"
+
+
+class PensionCertificateIssued(EventData):
+    """The pension fund issued a signed certificate (affiliation, pension …) to an
+    affiliate. The platform's document registry records it so that anyone holding the PDF
+    can check it at `/v1/documents/{code}`."""
+
+    type = "pensions.certificate.issued"
+
+    code: str = Field(description="Verification code printed on the certificate")
+    certificate_type: str = Field(description="affiliation, pension …")
+    affiliate_cin: str = Field(min_length=1, max_length=16)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Of the signed PDF")
+    issued_at: datetime
+    issuer_administration_id: UUID | None = Field(
+        default=None, description="The fund, as an administration of the directory"
+    )
+    issuer_name_fr: str | None = None
+    issuer_name_ar: str | None = None
