@@ -14,7 +14,8 @@ import inspect
 import json
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -461,3 +462,76 @@ class PensionCertificateIssued(EventData):
     )
     issuer_name_fr: str | None = None
     issuer_name_ar: str | None = None
+
+
+# --- pensions (declarations, bank accounts, payments) ---------------------------------------
+
+
+class DeclarationProcessed(EventData):
+    """An employer's monthly declaration was processed and is now the one in force for its
+    month; it replaced `replaced_declaration_id` (a resubmission) when that is set."""
+
+    type = "pensions.declaration.processed"
+
+    declaration_id: UUID
+    employer_id: UUID = Field(description="The declaring administration")
+    period: date = Field(description="The month declared (its first day)")
+    regime: str = Field(description="civil or general")
+    rows: int
+    accepted: int
+    rejected: int
+    replaced_declaration_id: UUID | None = None
+    processed_at: datetime
+
+
+class BankAccountChangeEvent(EventData):
+    """What every `pensions.bank_account.*` event carries. The account itself is never
+    published: only its bank and its last four digits, as the person saw them."""
+
+    change_id: UUID
+    affiliation_number: str
+    cin: str = Field(max_length=16)
+    bank_code: str = Field(description="The RIB's first 3 digits")
+    account_last4: str
+    effective_month: date = Field(description="The first payment month it applies to")
+    occurred_at: datetime
+
+
+class BankAccountChangeRequested(BankAccountChangeEvent):
+    """The affiliate asked to be paid into a new account from the next payment run; it can
+    still be cancelled. `session_id` is the sign-in session that asked (audit)."""
+
+    type = "pensions.bank_account.change_requested"
+
+    session_id: str | None = None
+    acr: str
+
+
+class BankAccountChanged(BankAccountChangeEvent):
+    """The requested account is now the one pensions are paid into (a payment run took it)."""
+
+    type = "pensions.bank_account.changed"
+
+
+class BankAccountChangeCancelled(BankAccountChangeEvent):
+    """A requested change was withdrawn by the person before it took effect."""
+
+    type = "pensions.bank_account.cancelled"
+
+    session_id: str | None = None
+
+
+class PaymentRecorded(EventData):
+    """The monthly payment run recorded a pension payment (`held` when no account is in
+    force: it is paid once the person gives one)."""
+
+    type = "pensions.payment.recorded"
+
+    payment_id: UUID
+    affiliation_number: str
+    cin: str = Field(max_length=16)
+    month: date = Field(description="The month paid (its first day)")
+    amount: Decimal
+    status: str = Field(description="paid or held")
+    account_last4: str | None = None
+    recorded_at: datetime
