@@ -1,5 +1,6 @@
 """Annotated dependencies of the identity service: settings, keys, database, delivery, and
-the client's address."""
+the client's address. All `async def`: FastAPI runs a plain `def` dependency in a worker
+thread, a hop that costs more than these lookups themselves."""
 
 from __future__ import annotations
 
@@ -16,27 +17,27 @@ from marfiq_identity.settings import IdentitySettings
 from marfiq_shared.db import Database
 
 
-def _settings(request: Request) -> IdentitySettings:
+async def _settings(request: Request) -> IdentitySettings:
     settings: IdentitySettings = request.app.state.settings
     return settings
 
 
-def _keyring(request: Request) -> KeyRing:
+async def _keyring(request: Request) -> KeyRing:
     keyring: KeyRing = request.app.state.keyring
     return keyring
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
     database: Database = request.app.state.db
     return database
 
 
-def _postman(request: Request) -> Postman:
+async def _postman(request: Request) -> Postman:
     postman: Postman = request.app.state.postman
     return postman
 
 
-def _hasher(request: Request) -> CodeHasher:
+async def _hasher(request: Request) -> CodeHasher:
     hasher: CodeHasher = request.app.state.code_hasher
     return hasher
 
@@ -63,7 +64,7 @@ def client_address(
     return client[:45]
 
 
-def _client_address(request: Request) -> str:
+async def _client_address(request: Request) -> str:
     settings: IdentitySettings = request.app.state.settings
     peer = request.client.host if request.client else "0.0.0.0"  # noqa: S104 (a value, not a bind)
     if not settings.trusted_proxies:

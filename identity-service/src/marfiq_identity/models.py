@@ -8,7 +8,7 @@ from marfiq_identity.db import idempotency, inbox, metadata, outbox
 from marfiq_identity.eid.models import EidChallenge
 from marfiq_identity.keys.models import SigningKey
 from marfiq_identity.notifications.models import Delivery
-from marfiq_identity.otp.models import OtpAddressCount, OtpChallenge, OtpFailureCount
+from marfiq_identity.otp.models import OtpChallenge, OtpFailureCount
 from marfiq_identity.tokens.models import AuthSession, RefreshToken
 
 __all__ = [
@@ -19,7 +19,6 @@ __all__ = [
     "Delivery",
     "EidChallenge",
     "IdentityCheck",
-    "OtpAddressCount",
     "OtpChallenge",
     "OtpFailureCount",
     "PartnerClient",

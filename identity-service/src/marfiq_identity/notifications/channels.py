@@ -15,8 +15,9 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Protocol
 
+import aiohttp
 import aiosmtplib
-import httpx
+import orjson
 from prometheus_client import Counter
 
 from marfiq_identity.notifications.messages import Channel, Message
@@ -94,32 +95,43 @@ class SmsGatewaySender:
     """An HTTP SMS gateway: `POST {url}` with JSON `{"to", "text"}` and a bearer token."""
 
     def __init__(self, url: str, *, token: str | None, timeout_s: float) -> None:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._url = url
-        self._client = httpx.AsyncClient(
-            timeout=timeout_s,
-            headers=headers,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
-        )
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._client: aiohttp.ClientSession | None = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        # Created on first use, inside the running event loop.
+        if self._client is None:
+            self._client = aiohttp.ClientSession(
+                headers=self._headers,
+                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(limit=100),
+                json_serialize=lambda value: orjson.dumps(value).decode(),
+            )
+        return self._client
 
     async def send(self, message: Message) -> None:
         try:
-            response = await self._client.post(
+            async with self._session().post(
                 self._url, json={"to": message.to, "text": message.text}
-            )
-        except httpx.TimeoutException as exc:
+            ) as response:
+                status = response.status
+                await response.read()
+        except TimeoutError as exc:
             raise DeliveryFailed("timeout", transient=True) from exc
-        except httpx.TransportError as exc:
+        except aiohttp.ClientError as exc:
             raise DeliveryFailed("unreachable", transient=True) from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            raise DeliveryFailed(f"http_{response.status_code}", transient=True)
-        if response.status_code >= 400:
+        if status >= 500 or status == 429:
+            raise DeliveryFailed(f"http_{status}", transient=True)
+        if status >= 400:
             # The provider refused this message (a number it cannot reach, our token):
             # sending it again will not help.
-            raise DeliveryFailed(f"http_{response.status_code}", transient=False)
+            raise DeliveryFailed(f"http_{status}", transient=False)
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.close()
 
 
 class SmtpSender:

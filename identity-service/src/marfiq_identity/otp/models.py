@@ -22,6 +22,9 @@ class OtpChallenge(Base):
         CheckConstraint("purpose = 'sign_in' OR account_id IS NOT NULL", name="account"),
         # Send limits and the cool-down: the recent challenges of one contact.
         Index("ix_otp_challenges_destination_created_at", "destination", "created_at"),
+        # The per-address limit counts the recent challenges of one client address: an
+        # insert-only count that no two requests ever wait on each other for.
+        Index("ix_otp_challenges_client_address_created_at", "client_address", "created_at"),
         # Pruning; created_at only grows, so BRIN stays tiny.
         Index("ix_otp_challenges_created_at", "created_at", postgresql_using="brin"),
     )
@@ -55,13 +58,3 @@ class OtpFailureCount(Base):
     last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Past the limit, the next try is accepted only from this instant.
     throttled_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class OtpAddressCount(Base):
-    """Codes requested from one client address in one fixed window."""
-
-    __tablename__ = "otp_address_counts"
-
-    address: Mapped[str] = mapped_column(String(45), primary_key=True)
-    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
-    requests: Mapped[int] = mapped_column(Integer)

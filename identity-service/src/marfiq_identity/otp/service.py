@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marfiq_identity.accounts import repository as accounts
 from marfiq_identity.accounts.errors import InvalidContact
 from marfiq_identity.accounts.models import Account
 from marfiq_identity.accounts.service import normalize_email, normalize_phone
@@ -73,8 +72,7 @@ def failure_subjects(contact: str, account: Account | None) -> list[str]:
     return subjects
 
 
-async def _check_not_throttled(session: AsyncSession, subjects: list[str], now: datetime) -> None:
-    until = await repository.throttled_until(session, subjects)
+def _check_not_throttled(until: datetime | None, now: datetime) -> None:
     if until is not None and until > now:
         raise Throttled(until=until, now=now)
 
@@ -96,19 +94,32 @@ async def request_code(
     now = now or datetime.now(UTC)
     contact = normalize_destination(channel, destination)
     await repository.lock_key(session, f"contact:{contact}")
-    holder = await accounts.get_by_contact(session, contact)
-    if holder is not None:
-        language = holder.language  # type: ignore[assignment]
+    window = timedelta(seconds=settings.otp_destination_window_s)
+    address_window = timedelta(seconds=settings.otp_address_window_s)
+    state = await repository.send_state(
+        session,
+        contact=contact,
+        contact_since=now - window,
+        address=client_address,
+        address_since=now - address_window,
+        address_limit=settings.otp_address_limit,
+    )
+    if state.holder is not None:
+        language = state.holder.language  # type: ignore[assignment]
     elif account is not None:
         language = account.language  # type: ignore[assignment]
-    await _check_not_throttled(session, failure_subjects(contact, holder), now)
-    window = timedelta(seconds=settings.otp_destination_window_s)
-    sent, last = await repository.recent_sends(session, destination=contact, since=now - window)
+    _check_not_throttled(state.throttled_until, now)
     cooldown = timedelta(seconds=settings.otp_resend_cooldown_s)
-    if last is not None and now - last < cooldown:
-        raise ResendTooSoon(until=last + cooldown, now=now)
-    if sent >= settings.otp_destination_limit:
+    if state.last_sent_at is not None and now - state.last_sent_at < cooldown:
+        raise ResendTooSoon(until=state.last_sent_at + cooldown, now=now)
+    if state.sent >= settings.otp_destination_limit:
         raise SendLimitReached(until=now + window, now=now)
+    # Concurrent requests of one address do not see each other's uncommitted challenges,
+    # so a burst may pass the address limit by the number in flight: the price of never
+    # making requests queue behind one another.
+    if state.from_address >= settings.otp_address_limit:
+        oldest = state.oldest_from_address or now
+        raise SendLimitReached(until=oldest + address_window, now=now)
     challenge_id = uuid.uuid4()
     code = new_code()
     repository.add_challenge(
@@ -129,8 +140,6 @@ async def request_code(
         ),
     )
     await session.flush()
-    # Last, so that the counter row of a busy address is locked only until the commit.
-    await _count_address(session, client_address, settings, now)
     return CodeIssued(
         challenge_id=challenge_id,
         expires_in=settings.otp_ttl_s,
@@ -143,16 +152,6 @@ async def request_code(
             purpose=purpose,
         ),
     )
-
-
-async def _count_address(
-    session: AsyncSession, address: str, settings: IdentitySettings, now: datetime
-) -> None:
-    width = settings.otp_address_window_s
-    start = datetime.fromtimestamp(int(now.timestamp()) // width * width, UTC)
-    count = await repository.count_address_request(session, address=address, window_start=start)
-    if count > settings.otp_address_limit:
-        raise SendLimitReached(until=start + timedelta(seconds=width), now=now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,22 +180,31 @@ async def prove_code(
     is refused.
     """
     now = now or datetime.now(UTC)
-    challenge = await repository.challenge_for_update(session, challenge_id)
-    if (
-        challenge is None
-        or challenge.purpose != purpose
-        or (account_id is not None and challenge.account_id != account_id)
-        or challenge.consumed_at is not None
-        or challenge.expires_at <= now
-    ):
+    challenge = await repository.spend_attempt(
+        session,
+        challenge_id=challenge_id,
+        purpose=purpose,
+        account_id=account_id,
+        now=now,
+        max_attempts=settings.otp_max_attempts,
+    )
+    if challenge is None:
+        found = await repository.get_challenge(session, challenge_id)
+        if (
+            found is not None
+            and found.purpose == purpose
+            and (account_id is None or found.account_id == account_id)
+            and found.consumed_at is None
+            and found.expires_at > now
+        ):
+            raise AttemptsExhausted()
         raise CodeExpired()
-    if challenge.attempts >= settings.otp_max_attempts:
-        raise AttemptsExhausted()
     await repository.lock_key(session, f"contact:{challenge.destination}")
-    holder = await accounts.get_by_contact(session, challenge.destination)
+    state = await repository.proof_state(session, contact=challenge.destination)
+    holder = state.holder
     subjects = failure_subjects(challenge.destination, holder)
-    await _check_not_throttled(session, subjects, now)
-    challenge.attempts += 1
+    # A throttled try is refused and rolled back: it costs the challenge nothing.
+    _check_not_throttled(state.throttled_until, now)
     if not hasher.matches(challenge.id, code, challenge.code_hash):
         await repository.record_failure(
             session,
@@ -208,7 +216,8 @@ async def prove_code(
         )
         raise WrongCode(attempts_left=settings.otp_max_attempts - challenge.attempts)
     challenge.consumed_at = now
-    await repository.clear_failures(session, subjects)
+    if state.has_failures:
+        await repository.clear_failures(session, subjects)
     return CodeProven(challenge=challenge, holder=holder)
 
 
@@ -218,7 +227,6 @@ async def prune(session: AsyncSession, *, settings: IdentitySettings, now: datet
     await repository.prune(
         session,
         challenges_before=now - timedelta(seconds=keep) - timedelta(days=1),
-        counts_before=now - timedelta(seconds=settings.otp_address_window_s * 2),
         failures_before=now - timedelta(seconds=settings.otp_failure_window_s),
     )
 

@@ -1,0 +1,346 @@
+"""OTP sign-ins per second: `POST /v1/auth/otp` then `POST /v1/auth/otp/verify`, end to end.
+
+Run: `.venv/bin/python bench/bench_signin.py [--duration 10] [--concurrency 64]
+[--identity-workers 1] [--direct]`.
+
+What runs, as in the distributed mode:
+- a throwaway Postgres database (TEST_POSTGRES_URL's server), migrated;
+- the identity service in its own uvicorn process (uvloop, httptools, access log off), with
+  its real SMS delivery pointed at an HTTP SMS-provider stand-in served by this script;
+- the gateway in front of it (`python -m marfiq_gateway`), unless `--direct`;
+- the load: `--concurrency` virtual users, each signing in again and again with a new
+  phone number: ask for a code, wait for the SMS stand-in to receive it, read the code from
+  the text, verify it (tokens back). A sign-in counts when the verify answers 200.
+
+Every sign-in pays for the real work: the contact's advisory lock, send limits, the HMAC,
+the challenge row, the delivery over HTTP after the commit, the failure counters, the
+account creation on first sign-in, the session and refresh token, an ES256 signature.
+Each sign-in comes from its own client address, as phones do: the script plays a trusted
+load balancer that sets X-Forwarded-For (GATEWAY_TRUST_FORWARDED_HEADERS), and identity
+trusts the gateway's address (IDENTITY_TRUSTED_PROXIES), so every limit runs with its
+production defaults.
+
+The script prints one result block: sign-ins per second, latency of a whole sign-in
+(p50/p99, code delivery included) and refusals by status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+KEY_SECRET = "bench-key-encryption-secret-not-for-production"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class SmsStandIn:
+    """The SMS provider: hands each received code to whoever waits for that number."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, asyncio.Future[str]] = {}
+        self.received = 0
+        self.url = ""
+        self._runner: object | None = None
+
+    async def start(self) -> None:
+        from aiohttp import web
+
+        async def receive(request: web.Request) -> web.Response:
+            body = await request.json()
+            self.received += 1
+            match = CODE.search(body["text"])
+            future = self.waiting.pop(body["to"], None)
+            if future is not None and match is not None and not future.done():
+                future.set_result(match.group(1))
+            return web.json_response({"status": "queued"}, status=202)
+
+        app = web.Application()
+        app.router.add_post("/messages", receive)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        self._runner = runner
+        self.url = f"http://127.0.0.1:{port}/messages"
+
+    def expect(self, phone: str) -> asyncio.Future[str]:
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.waiting[phone] = future
+        return future
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (uvicorn workers), so far."""
+    total = 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    for candidate in [pid, *children_of(pid)]:
+        try:
+            fields = Path(f"/proc/{candidate}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def start_process(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+
+
+def uvicorn(factory: str, port: int, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        factory,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+
+
+async def wait_ready(url: str, *, within_s: float = 60.0) -> None:
+    import aiohttp
+
+    deadline = time.monotonic() + within_s
+    async with aiohttp.ClientSession() as client:
+        while time.monotonic() < deadline:
+            try:
+                async with client.get(url) as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{url} did not become ready")
+
+
+class Load:
+    """Virtual users signing in with fresh phone numbers until the deadline."""
+
+    def __init__(self, base_url: str, sms: SmsStandIn) -> None:
+        self.base_url = base_url
+        self.sms = sms
+        self.next_number = 0
+        self.done = 0
+        self.warm = 0
+        self.latencies: list[float] = []
+        self.refused: Counter[str] = Counter()
+        self.phases: dict[str, list[float]] = {"request": [], "sms": [], "verify": []}
+
+    def phone(self) -> tuple[str, str]:
+        """A new phone number, and the address of the phone asking."""
+        self.next_number += 1
+        n = self.next_number
+        return f"+212661{n:06d}", f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+
+    async def sign_in(self, client: object) -> None:
+        import aiohttp
+
+        assert isinstance(client, aiohttp.ClientSession)
+        phone, address = self.phone()
+        started = time.perf_counter()
+        phases = self.phases
+        code = self.sms.expect(phone)
+        async with client.post(
+            f"{self.base_url}/v1/auth/otp",
+            json={"channel": "sms", "destination": phone},
+            headers={"X-Forwarded-For": address},
+        ) as response:
+            if response.status != 202:
+                self.refused[f"otp {response.status}"] += 1
+                self.sms.waiting.pop(phone, None)
+                await response.read()
+                return
+            challenge = (await response.json())["challenge_id"]
+        requested = time.perf_counter()
+        try:
+            received = await asyncio.wait_for(code, 10)
+        except TimeoutError:
+            self.refused["no sms"] += 1
+            return
+        delivered = time.perf_counter()
+        async with client.post(
+            f"{self.base_url}/v1/auth/otp/verify",
+            json={"challenge_id": challenge, "code": received},
+            headers={"X-Forwarded-For": address},
+        ) as response:
+            body = await response.json()
+            if response.status != 200 or "access_token" not in body:
+                self.refused[f"verify {response.status}"] += 1
+                return
+        self.done += 1
+        finished = time.perf_counter()
+        self.latencies.append(finished - started)
+        phases["request"].append(requested - started)
+        phases["sms"].append(delivered - requested)
+        phases["verify"].append(finished - delivered)
+
+    async def user(self, client: object, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            await self.sign_in(client)
+
+    async def run(self, *, concurrency: int, duration: float) -> float:
+        import aiohttp
+
+        connector = aiohttp.TCPConnector(limit=concurrency * 2)
+        async with aiohttp.ClientSession(connector=connector) as client:
+            # Warm up: connections, the JWKS cache of the gateway, prepared statements.
+            warm = time.monotonic() + 2
+            await asyncio.gather(*(self.user(client, warm) for _ in range(concurrency)))
+            self.warm = self.done
+            self.done, self.latencies, self.refused = 0, [], Counter()
+            self.phases = {name: [] for name in self.phases}
+            started = time.monotonic()
+            deadline = started + duration
+            await asyncio.gather(*(self.user(client, deadline) for _ in range(concurrency)))
+            return time.monotonic() - started
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--identity-workers", type=int, default=1)
+    parser.add_argument("--direct", action="store_true", help="skip the gateway")
+    args = parser.parse_args()
+
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    from marfiq_identity.app import MIGRATIONS
+    from marfiq_shared.migrations import upgrade
+    from marfiq_shared.testing import create_database, drop_database, postgres_admin_url
+
+    admin = postgres_admin_url()
+    database_url = await create_database(admin, prefix="bench_signin")
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+        sms = SmsStandIn()
+        await sms.start()
+        identity_port, gateway_port = free_port(), free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "IDENTITY_KEY_ENCRYPTION_SECRET": KEY_SECRET,
+            "IDENTITY_SMS_GATEWAY_URL": sms.url,
+            "IDENTITY_TRUSTED_PROXIES": '["127.0.0.1/32"]',
+            "IDENTITY_DATABASE_POOL_SIZE": "20",
+            "MARFIQ_NOTIFIER": "provider",
+            "MARFIQ_ISSUER": f"http://127.0.0.1:{gateway_port}",
+            "MARFIQ_JWKS_URL": f"http://127.0.0.1:{identity_port}/.well-known/jwks.json",
+            "LOG_LEVEL": "WARNING",
+        }
+        env.pop("AMQP_URL", None)
+        processes.append(
+            start_process(
+                uvicorn("marfiq_identity.app:create_app", identity_port, args.identity_workers),
+                env,
+            )
+        )
+        await wait_ready(f"http://127.0.0.1:{identity_port}/readyz")
+        base_url = f"http://127.0.0.1:{identity_port}"
+        if not args.direct:
+            gateway_env = {
+                **env,
+                "GATEWAY_PORT": str(gateway_port),
+                "GATEWAY_IDENTITY_URL": f"http://127.0.0.1:{identity_port}",
+                "GATEWAY_TRUST_FORWARDED_HEADERS": "true",
+            }
+            processes.append(start_process([sys.executable, "-m", "marfiq_gateway"], gateway_env))
+            await wait_ready(f"http://127.0.0.1:{gateway_port}/livez")
+            base_url = f"http://127.0.0.1:{gateway_port}"
+
+        load = Load(base_url, sms)
+        print(f"load starts (identity pid {processes[0].pid})", flush=True)
+        names = ["identity", "gateway"][: len(processes)]
+        cpu_before = [cpu_seconds(process.pid) for process in processes]
+        elapsed = await load.run(concurrency=args.concurrency, duration=args.duration)
+        # The warm-up is inside `run`; per sign-in CPU is over warm-up and run alike.
+        cpu_used = [
+            cpu_seconds(p.pid) - before for p, before in zip(processes, cpu_before, strict=True)
+        ]
+        rate = load.done / elapsed
+        latencies = sorted(load.latencies) or [0.0]
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+        path = "direct to identity" if args.direct else "through the gateway"
+        print(
+            f"OTP sign-in (request + SMS delivery + verify), {path}, "
+            f"{args.identity_workers} identity worker(s), {args.concurrency} users, "
+            f"{os.cpu_count()} CPUs\n"
+            f"  sign-ins: {load.done} in {elapsed:.1f} s = {rate:.0f}/s\n"
+            f"  latency of a sign-in: p50 {statistics.median(latencies) * 1000:.1f} ms, "
+            f"p99 {p99 * 1000:.1f} ms\n"
+            "  CPU per sign-in (warm-up included): "
+            + ", ".join(
+                f"{name} {used / max(1, load.done + load.warm) * 1000:.1f} ms"
+                for name, used in zip(names, cpu_used, strict=True)
+            )
+            + "\n"
+            "  p50 of each step: "
+            + ", ".join(
+                f"{name} {statistics.median(values or [0]) * 1000:.1f} ms"
+                for name, values in load.phases.items()
+            )
+            + f"\n  refused: {dict(load.refused) or 'none'}",
+            flush=True,
+        )
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        await drop_database(admin, database_url)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
