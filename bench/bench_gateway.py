@@ -13,6 +13,12 @@ one authenticated route, `GET /v1/me` answering the caller's principal. It does 
 database, so the figures isolate what the gateway adds: routing, token verification (cached
 after the first request, as in production), header filtering, the extra HTTP hop.
 
+On a machine with two CPUs or more the service runs alone on the last one and the gateway
+and the load generator share the others (`--no-pin` lets the scheduler decide instead): left
+free, the scheduler moves the service onto the CPU of the gateway that just woke it, and the
+two end up taking turns on one core. Direct and gateway runs alternate for `--rounds`, and the
+medians are compared, so that a busy neighbour on a shared machine weighs on both alike.
+
 Two measurements per target:
 - throughput: `--connections` concurrent connections for `--duration` seconds (req/s);
 - latency: one connection, so that p50/p99 show the cost of a request, not queueing.
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import re
@@ -33,6 +40,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +132,36 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Placement:
+    """CPUs of each process; None leaves the scheduler free."""
+
+    service: frozenset[int] | None = None
+    gateway: frozenset[int] | None = None
+    load: frozenset[int] | None = None
+
+
+def placement(pin: bool) -> Placement:
+    """The service alone on one core; the gateway and the load generator on the others.
+
+    Unpinned, the scheduler's wake-affine logic keeps pulling the service onto the CPU of
+    the gateway that just wrote to it, so the two serialise on one core while the other
+    idles; in production each runs on its own resources anyway.
+    """
+    cpus = sorted(os.sched_getaffinity(0))
+    if not pin or len(cpus) < 2:
+        return Placement()
+    rest = frozenset(cpus[:-1])
+    return Placement(service=frozenset(cpus[-1:]), gateway=rest, load=rest)
+
+
+def on_cpus(cpus: frozenset[int] | None) -> Callable[[], None] | None:
+    """A `preexec_fn` pinning the child (and the threads it starts) to `cpus`."""
+    if cpus is None:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
 def wait_until_up(url: str, token: str, process: subprocess.Popen[bytes]) -> None:
     import urllib.request
 
@@ -140,13 +179,20 @@ def wait_until_up(url: str, token: str, process: subprocess.Popen[bytes]) -> Non
     raise RuntimeError(f"{url} did not come up")
 
 
-def start_service(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_service(
+    port: int, env: dict[str, str], cpus: frozenset[int] | None
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, __file__, "--serve-service", str(port)], env=env, cwd=ROOT
+        [sys.executable, __file__, "--serve-service", str(port)],
+        env=env,
+        cwd=ROOT,
+        preexec_fn=on_cpus(cpus),
     )
 
 
-def start_gateway(port: int, service_port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_gateway(
+    port: int, service_port: int, env: dict[str, str], cpus: frozenset[int] | None
+) -> subprocess.Popen[bytes]:
     service = f"http://127.0.0.1:{service_port}"
     gateway_env = {
         **env,
@@ -155,7 +201,12 @@ def start_gateway(port: int, service_port: int, env: dict[str, str]) -> subproce
         "MARFIQ_JWKS_URL": service + "/.well-known/jwks.json",
         "LOG_LEVEL": "ERROR",
     }
-    return subprocess.Popen([sys.executable, "-m", "marfiq_gateway"], env=gateway_env, cwd=ROOT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "marfiq_gateway"],
+        env=gateway_env,
+        cwd=ROOT,
+        preexec_fn=on_cpus(cpus),
+    )
 
 
 def serve_service(port: int) -> None:
@@ -175,7 +226,9 @@ def serve_service(port: int) -> None:
 # --- load generators ------------------------------------------------------------------------
 
 
-def run_wrk(url: str, token: str, connections: int, duration: float) -> dict[str, float]:
+def run_wrk(
+    url: str, token: str, connections: int, duration: float, cpus: frozenset[int] | None = None
+) -> dict[str, float]:
     output = subprocess.run(
         [
             "wrk",
@@ -190,6 +243,7 @@ def run_wrk(url: str, token: str, connections: int, duration: float) -> dict[str
         capture_output=True,
         text=True,
         check=True,
+        preexec_fn=on_cpus(cpus),
     ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
@@ -210,13 +264,16 @@ def _wrk_ms(output: str, percentile: str) -> float:
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
-def run_aiohttp(url: str, token: str, connections: int, duration: float) -> dict[str, float]:
+def run_aiohttp(
+    url: str, token: str, connections: int, duration: float, cpus: frozenset[int] | None = None
+) -> dict[str, float]:
     """The fallback generator, in its own process so that it does not share our loop."""
     output = subprocess.run(
         [sys.executable, __file__, "--load", url, token, str(connections), str(duration)],
         capture_output=True,
         text=True,
         check=True,
+        preexec_fn=on_cpus(cpus),
     ).stdout
     result: dict[str, float] = json.loads(output)
     return result
@@ -298,6 +355,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3, help="alternated measurements")
     parser.add_argument("--generator", choices=["auto", "wrk", "aiohttp"], default="auto")
+    parser.add_argument(
+        "--no-pin", action="store_true", help="let the scheduler place the processes"
+    )
     parser.add_argument("--serve-service", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--load", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -310,12 +370,19 @@ def main() -> None:
         return
 
     use_wrk = args.generator == "wrk" or (args.generator == "auto" and shutil.which("wrk"))
-    load = run_wrk if use_wrk else run_aiohttp
+    where = placement(not args.no_pin)
+    load = functools.partial(run_wrk if use_wrk else run_aiohttp, cpus=where.load)
     print(
         f"load generator: {'wrk (1 thread)' if use_wrk else 'aiohttp (separate process)'}; "
         f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f} before start; "
         f"{args.connections} connections x {args.duration:.0f} s; "
-        "service: minimal app with the shared TokenVerifier (no database)",
+        "service: minimal app with the shared TokenVerifier (no database); "
+        + (
+            f"CPUs: service {sorted(where.service)}, gateway {sorted(where.gateway or ())}, "
+            f"load generator {sorted(where.load or ())}"
+            if where.service
+            else "processes not pinned"
+        ),
         flush=True,
     )
     with tempfile.TemporaryDirectory() as scratch:
@@ -327,8 +394,8 @@ def main() -> None:
             "MARFIQ_AUDIENCE": AUDIENCE,
         }
         service_port, gateway_port = free_port(), free_port()
-        service = start_service(service_port, env)
-        gateway = start_gateway(gateway_port, service_port, env)
+        service = start_service(service_port, env, where.service)
+        gateway = start_gateway(gateway_port, service_port, env, where.gateway)
         try:
             direct_url = f"http://127.0.0.1:{service_port}/v1/me"
             gateway_url = f"http://127.0.0.1:{gateway_port}/v1/me"
