@@ -103,12 +103,13 @@ class HttpPool:
 class _Body:
     """Counts request body bytes against the limit while they stream through."""
 
-    __slots__ = ("limit", "received", "too_large")
+    __slots__ = ("client_gone", "limit", "received", "too_large")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.received = 0
         self.too_large = False
+        self.client_gone = False
 
     def count(self, size: int) -> None:
         self.received += size
@@ -155,14 +156,8 @@ class HttpUpstream:
                 data=data,
                 allow_redirects=False,
             )
-        except (BodyTooLarge, ClientGone):
-            raise
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise BodyTooLarge if body.too_large else UpstreamUnavailable(str(exc)) from exc
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise BodyTooLarge if body.too_large else UpstreamTimeout(str(exc)) from exc
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
-            raise BodyTooLarge if body.too_large else UpstreamUnavailable(str(exc)) from exc
+        except Exception as exc:
+            raise _failure(exc, body) from exc
         try:
             await send(
                 {
@@ -195,9 +190,27 @@ class HttpUpstream:
             return response.status, await response.read()
 
 
+def _failure(exc: Exception, body: _Body) -> Exception:
+    """What a failed upstream call means for the client; the body's fate comes first."""
+    if body.too_large:
+        return BodyTooLarge()
+    if body.client_gone:
+        return ClientGone()
+    if isinstance(exc, BodyTooLarge | ClientGone):
+        return exc
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):  # could not even connect
+        return UpstreamUnavailable(str(exc))
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        return UpstreamTimeout(str(exc))
+    if isinstance(exc, aiohttp.ClientError | OSError | ValueError):
+        return UpstreamUnavailable(str(exc) or type(exc).__name__)
+    return exc
+
+
 async def _read(receive: Receive, body: _Body) -> tuple[bytes, bool]:
     message = await receive()
     if message["type"] != "http.request":
+        body.client_gone = True
         raise ClientGone
     chunk: bytes = message.get("body", b"")
     body.count(len(chunk))
