@@ -1,4 +1,5 @@
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, Uuid, func, select
@@ -9,6 +10,8 @@ from marfiq_shared.events import (
     current_correlation_id,
     on_outbox_commit,
     outbox_backlog,
+    prune_inbox,
+    prune_outbox,
 )
 
 
@@ -134,3 +137,38 @@ async def test_backlog_counts_unpublished_rows_and_their_age(service) -> None:
     assert (empty.count, empty.oldest_age_seconds) == (0, 0.0)
     assert backlog.count == 3
     assert 0 <= backlog.oldest_age_seconds < 60
+
+
+async def test_pruning_forgets_only_old_published_rows_and_inbox_ids(service) -> None:
+    old_published, old_pending, recent_published = (uuid.uuid4() for _ in range(3))
+    long_ago = datetime.now(UTC) - timedelta(days=30)
+    async with service.database.sessionmaker() as session, session.begin():
+        for id_, published_at in (
+            (old_published, long_ago),
+            (old_pending, None),
+            (recent_published, datetime.now(UTC)),
+        ):
+            await session.execute(
+                service.outbox.insert().values(
+                    id=id_, type="a.b.c", payload=b"{}", created_at=long_ago,
+                    published_at=published_at,
+                )
+            )  # fmt: skip
+        await session.execute(
+            service.inbox.insert(),
+            [
+                {"id": old_published, "type": "a.b.c", "processed_at": long_ago},
+                {"id": recent_published, "type": "a.b.c", "processed_at": datetime.now(UTC)},
+            ],
+        )
+
+    async with service.database.sessionmaker() as session, session.begin():
+        pruned = await prune_outbox(session, service.outbox, older_than=timedelta(days=7))
+        forgotten = await prune_inbox(session, service.inbox, older_than=timedelta(days=7))
+
+    assert (pruned, forgotten) == (1, 1)
+    async with service.database.sessionmaker() as session:
+        kept = set((await session.execute(select(service.outbox.c.id))).scalars())
+        remembered = set((await session.execute(select(service.inbox.c.id))).scalars())
+    assert kept == {old_pending, recent_published}
+    assert remembered == {recent_published}

@@ -29,7 +29,7 @@ from marfiq_shared.events.outbox import (
 )
 from marfiq_shared.events.rabbitmq import RabbitMQTransport, dlq_name, retry_name
 from marfiq_shared.events.relay import OutboxRelay
-from marfiq_shared.events.runtime import EventRuntime, make_transport, start_all, stop_all
+from marfiq_shared.events.runtime import EventRuntime, make_transport
 from marfiq_shared.events.transport import (
     BatchHandler,
     DeadLetter,
@@ -84,7 +84,5 @@ __all__ = [
     "prune_outbox",
     "render_markdown",
     "retry_name",
-    "start_all",
-    "stop_all",
     "topic_matches",
 ]

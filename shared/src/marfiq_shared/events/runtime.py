@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from sqlalchemy import Table
 
@@ -39,7 +39,12 @@ def make_transport(
 
 
 class EventRuntime:
-    """A service's relay (publishing its outbox) and its subscription (its handlers)."""
+    """A service's relay (publishing its outbox) and its subscription (its handlers).
+
+    Several services on one in-process transport: call `start_consuming` on every one
+    before `start_relaying` on any, since an in-process queue exists only once its
+    consumer subscribed (RabbitMQ's durable queues outlive the process).
+    """
 
     def __init__(
         self,
@@ -103,23 +108,3 @@ class EventRuntime:
         if self._open:
             await self.transport.close()
             self._open = False
-
-
-async def start_all(runtimes: Sequence[EventRuntime]) -> None:
-    """Start several services on one process: every queue exists before anyone publishes.
-
-    On RabbitMQ the queues outlive the process; in process they do not, and an event
-    published before its consumer's queue exists would reach nobody.
-    """
-    for runtime in runtimes:
-        await runtime.start_consuming()
-    for runtime in runtimes:
-        runtime.start_relaying()
-
-
-async def stop_all(runtimes: Sequence[EventRuntime]) -> None:
-    """Stop every relay first, then drain every consumer."""
-    for runtime in runtimes:
-        await runtime.relay.stop()
-    for runtime in reversed(runtimes):
-        await runtime.stop()
