@@ -7,7 +7,12 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
+from marfiq_pensions import models  # noqa: F401  (every table on the metadata)
 from marfiq_pensions.db import inbox, metadata, outbox
+from marfiq_pensions.declarations import api as declarations_api
+from marfiq_pensions.declarations.worker import DeclarationWorker
+from marfiq_pensions.dependencies import Clock, system_clock
+from marfiq_pensions.regimes import CATALOGUE, RegimeCatalogue
 from marfiq_pensions.settings import PensionsSettings
 from marfiq_pensions.subscriptions import SUBSCRIPTIONS
 from marfiq_shared.service import ServiceDefinition, create_service_app
@@ -25,20 +30,47 @@ def create_app(
     transport: Transport | None = None,
     jwks_fetcher: JwksFetcher | None = None,
     relay_on_start: bool = True,
+    clock: Clock = system_clock,
+    regimes: RegimeCatalogue = CATALOGUE,
 ) -> FastAPI:
-    """Build the pensions service; connections open in the lifespan, not here."""
+    """Build the pensions service; connections open and workers start in the lifespan.
+
+    `clock` and `regimes` are for tests: every "now" of the service reads the clock, and
+    every computation the regimes' parameters.
+    """
+    settings = settings or PensionsSettings()
+
+    async def start_workers(app: FastAPI) -> None:
+        worker = DeclarationWorker(app.state.db, settings=settings, catalogue=regimes, clock=clock)
+        app.state.declaration_worker = worker
+        if settings.declaration_worker_enabled:
+            worker.start()
+
+    async def stop_workers(app: FastAPI) -> None:
+        await app.state.declaration_worker.stop()
+
     definition = ServiceDefinition(
-        name="pensions-service",
-        settings=settings or PensionsSettings(),
+        name=settings.service_name,
+        settings=settings,
         metadata=metadata,
         outbox=outbox,
         inbox=inbox,
-        routers=[],
+        routers=[declarations_api.router],
         subscriptions=SUBSCRIPTIONS,
+        on_startup=[start_workers],
+        on_shutdown=[stop_workers],
+        description="The pension file online: employers' declarations, careers and "
+        "contributions, simulations, bank account, payments and certificates.",
+        openapi_tags=[
+            {"name": "declarations", "description": "Employers' monthly wage declarations"},
+        ],
     )
-    return create_service_app(
+    app = create_service_app(
         definition,
         transport=transport,
         jwks_fetcher=jwks_fetcher,
         relay_on_start=relay_on_start,
     )
+    app.state.clock = clock
+    app.state.regimes = regimes
+    return app

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from marfiq_shared.settings import MarfiqSettings
+
+MIB = 1024 * 1024
 
 
 class PensionsSettings(MarfiqSettings):
@@ -14,3 +17,21 @@ class PensionsSettings(MarfiqSettings):
 
     service_name: ClassVar[str] = "pensions-service"
     db_schema: ClassVar[str] = "pensions"
+
+    # Declarations are uploaded whole (JSON or CSV): the body limit is their size limit.
+    max_body_bytes: int = Field(default=32 * MIB, ge=1024)
+    declaration_max_rows: int = Field(default=200_000, ge=1)
+    # Rows processed per transaction: a crash redoes at most one chunk per worker.
+    declaration_chunk_rows: int = Field(default=2_000, ge=1, le=50_000)
+    # The declaration worker runs in every replica (chunks are claimed with SKIP LOCKED).
+    declaration_worker_enabled: bool = True
+    # How often an idle worker looks for work (a submission wakes it at once in-process).
+    declaration_poll_s: float = Field(default=2.0, gt=0)
+    # Months back a declaration may still be filed or corrected.
+    declaration_max_age_months: int = Field(default=60, ge=1)
+
+    # The monthly payment run, started by every replica (a month is paid once).
+    payment_run_enabled: bool = True
+    # Day of the month (Africa/Casablanca) from which the month's run goes.
+    payment_day: int = Field(default=25, ge=1, le=28)
+    payment_check_interval_s: float = Field(default=300.0, gt=0)

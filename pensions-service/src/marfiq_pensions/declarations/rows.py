@@ -1,0 +1,497 @@
+"""Reading a declaration: CSV or JSON into normalised rows, each checked on its own.
+
+Everything here is pure: what can be judged from a row alone (its format, a negative salary,
+a month other than the declaration's, a person already on an earlier line) is judged here and
+staged with the row; what needs the fund's files (an unknown person) is judged by the worker.
+A row carries at most one error, the first found, in column order.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import orjson
+import phonenumbers
+
+from marfiq_pensions.declarations.errors import (
+    CsvHeaderInvalid,
+    DeclarationEmpty,
+    DeclarationUnreadable,
+    RowError,
+    TooManyRows,
+)
+
+# Canonical column -> names accepted in a CSV header (lower case, French spellings too).
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "cin": ("cin", "cnie"),
+    "affiliation_number": ("affiliation_number", "numero_affiliation", "matricule"),
+    "period": ("period", "periode", "période", "mois"),
+    "days_worked": ("days_worked", "jours", "jours_travailles", "jours_travaillés"),
+    "gross_salary": ("gross_salary", "salaire_brut", "salaire"),
+}
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "phone": ("phone", "telephone", "téléphone", "mobile"),
+    "last_name": ("last_name", "nom"),
+    "first_name": ("first_name", "prenom", "prénom"),
+    "birth_date": ("birth_date", "date_naissance", "date_de_naissance"),
+    "grade": ("grade",),
+    "employer": ("employer", "employeur"),
+}
+_ALIASES = {
+    alias: column
+    for columns in (REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
+    for column, aliases in columns.items()
+    for alias in aliases
+}
+
+# The staged row, in the column order of `declaration_rows` (COPY writes it as is).
+STAGED_COLUMNS = (
+    "declaration_id",
+    "row_number",
+    "cin",
+    "affiliation_number",
+    "period",
+    "days_worked",
+    "gross_salary",
+    "phone",
+    "last_name",
+    "first_name",
+    "birth_date",
+    "grade",
+    "error_code",
+    "error_field",
+    "error_detail",
+)
+StagedRow = tuple[Any, ...]
+
+_CIN = re.compile(r"[A-Z]{1,2}[0-9]{1,6}")
+_AFFILIATION_NUMBER = re.compile(r"[0-9]{6,12}")
+_PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})(?:-[0-9]{2})?|([0-9]{2})/([0-9]{4})")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DAYS = re.compile(r"[0-9]{1,3}")
+_MOROCCAN_MOBILE = re.compile(r"(?:\+212|00212|0)([67][0-9]{8})")
+_SPACES = re.compile(r"[\s\u00a0\u202f]+")
+CENT = Decimal("0.01")
+MAX_SALARY = Decimal("10000000")
+TEXT_MAX = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a row is checked against."""
+
+    declaration_id: uuid.UUID
+    period: date  # the declared month's first day
+    this_month: date  # the current month's first day (Africa/Casablanca)
+    max_days: int  # days a month can count under the declaration's regime
+    employer_codes: frozenset[str]  # how rows may name the declaring employer (upper case)
+
+
+class RowRefused(Exception):
+    """One row's error: what, in which field, and a detail for the employer."""
+
+    def __init__(self, code: RowError, field: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.field = field
+        self.detail = detail
+
+
+# --- reading the body -----------------------------------------------------------------------
+
+
+def csv_records(body: bytes) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """The canonical columns of a CSV declaration's header and its numbered records.
+
+    The delimiter is `,` or `;` (as spreadsheets export in French), seen in the header.
+    """
+    text = _decode(body)
+    lines = text.splitlines()
+    position = next((n for n, line in enumerate(lines) if line.strip()), None)
+    if position is None:
+        raise DeclarationEmpty("the file is empty")
+    header_line = lines[position]
+    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+    reader = csv.reader(lines[position:], delimiter=delimiter)
+    header = next(reader)
+    columns = _columns(header)
+
+    def records() -> Iterator[tuple[int, list[str]]]:
+        for number, record in enumerate(reader, start=1):
+            if record and any(value.strip() for value in record):
+                yield number, record
+
+    return columns, records()
+
+
+def _decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DeclarationUnreadable(
+            f"the file is not UTF-8 text (byte {error.start} cannot be read)"
+        ) from None
+
+
+def _columns(header: list[str]) -> list[str]:
+    """Canonical names of the header's columns; a wrong header is refused whole."""
+    columns, unknown = [], []
+    for name in header:
+        key = "_".join(name.strip().strip('"').lower().split())
+        column = _ALIASES.get(key)
+        if column is None:
+            unknown.append(name.strip())
+        columns.append(column or "")
+    missing = [column for column in REQUIRED_COLUMNS if column not in columns]
+    repeated = sorted({column for column in columns if column and columns.count(column) > 1})
+    if missing or unknown or repeated:
+        parts = []
+        if missing:
+            parts.append("missing " + ", ".join(missing))
+        if unknown:
+            parts.append("unknown " + ", ".join(repr(name) for name in unknown))
+        if repeated:
+            parts.append("repeated " + ", ".join(repeated))
+        raise CsvHeaderInvalid(
+            "the header must name the columns "
+            + ", ".join(REQUIRED_COLUMNS)
+            + " (and optionally "
+            + ", ".join(OPTIONAL_COLUMNS)
+            + "): "
+            + "; ".join(parts),
+            missing=missing,
+            unknown=unknown,
+            repeated=repeated,
+            expected=list(REQUIRED_COLUMNS),
+            optional=list(OPTIONAL_COLUMNS),
+        )
+    return columns
+
+
+def json_document(body: bytes) -> tuple[dict[str, Any], list[Any]]:
+    """The top-level fields and the rows of a JSON declaration."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise DeclarationUnreadable(f"the body is not valid JSON: {error}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("rows"), list):
+        raise DeclarationUnreadable('the body must be an object with a "rows" array')
+    rows = document.pop("rows")
+    return document, rows
+
+
+def check_count(count: int, *, max_rows: int) -> None:
+    if count == 0:
+        raise DeclarationEmpty("the declaration has no line")
+    if count > max_rows:
+        raise TooManyRows(f"at most {max_rows} lines per declaration", max_rows=max_rows)
+
+
+# --- checking rows --------------------------------------------------------------------------
+
+
+def stage_csv(
+    columns: list[str], records: Iterable[tuple[int, list[str]]], context: Context
+) -> list[StagedRow]:
+    """Every record of a CSV declaration, checked and shaped for staging."""
+    width = len(columns)
+    staged: list[StagedRow] = []
+    seen: dict[str, int] = {}
+    for number, record in records:
+        if len(record) != width:
+            staged.append(
+                _refused(
+                    context,
+                    number,
+                    {},
+                    RowRefused(
+                        RowError.MALFORMED,
+                        "",
+                        f"{len(record)} values where the header has {width} columns",
+                    ),
+                )
+            )
+            continue
+        staged.append(check_row(number, dict(zip(columns, record, strict=True)), context, seen))
+    return staged
+
+
+def stage_json(rows: list[Any], context: Context) -> list[StagedRow]:
+    """Every row of a JSON declaration, checked and shaped for staging."""
+    staged: list[StagedRow] = []
+    seen: dict[str, int] = {}
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            refusal = RowRefused(RowError.MALFORMED, "", "each row must be a JSON object")
+            staged.append(_refused(context, number, {}, refusal))
+            continue
+        staged.append(check_row(number, row, context, seen))
+    return staged
+
+
+def check_row(
+    number: int, values: Mapping[str, Any], context: Context, seen: dict[str, int]
+) -> StagedRow:
+    """One row, normalised, with the first error it has (if any).
+
+    `seen` maps each CIN and affiliation number met so far to its row, for duplicates.
+    """
+    try:
+        cin = _cin(values.get("cin"))
+        number_ = _affiliation_number(values.get("affiliation_number"))
+        period = _period(values.get("period"), context)
+        days = _days(values.get("days_worked"), context.max_days)
+        salary = _salary(values.get("gross_salary"))
+        phone = _phone(values.get("phone"))
+        last_name = _text(values.get("last_name"), "last_name")
+        first_name = _text(values.get("first_name"), "first_name")
+        birth_date = _birth_date(values.get("birth_date"), context)
+        grade = _text(values.get("grade"), "grade")
+        _employer(values.get("employer"), context)
+        for key, field in ((cin, "cin"), (number_, "affiliation_number")):
+            if key is not None:
+                earlier = seen.get(key)
+                if earlier is not None:
+                    raise RowRefused(
+                        RowError.DUPLICATE, field, f"{field} {key} is already on row {earlier}"
+                    )
+        seen[cin] = number
+        if number_ is not None:
+            seen[number_] = number
+    except RowRefused as refusal:
+        return _refused(context, number, values, refusal)
+    return (
+        context.declaration_id,
+        number,
+        cin,
+        number_,
+        period,
+        days,
+        salary,
+        phone,
+        last_name,
+        first_name,
+        birth_date,
+        grade,
+        None,
+        None,
+        None,
+    )
+
+
+def _refused(
+    context: Context, number: int, values: Mapping[str, Any], refusal: RowRefused
+) -> StagedRow:
+    """A refused row keeps its identifying values, as given, for the report."""
+    return (
+        context.declaration_id,
+        number,
+        _raw(values.get("cin"), 16),
+        _raw(values.get("affiliation_number"), 16),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        refusal.code.value,
+        refusal.field,
+        refusal.detail[:300],
+    )
+
+
+def _raw(value: Any, length: int) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text[:length] or None
+
+
+def _present(value: Any) -> str | None:
+    """A value as stripped text; None when absent or blank."""
+    if value is None:
+        return None
+    text = value.strip() if isinstance(value, str) else str(value)
+    return text or None
+
+
+def _cin(value: Any) -> str:
+    text = _present(value)
+    if text is None:
+        raise RowRefused(RowError.MISSING, "cin", "cin is required")
+    cin = _SPACES.sub("", text).upper()
+    if not _CIN.fullmatch(cin):
+        raise RowRefused(RowError.INVALID_CIN, "cin", f"{text[:20]!r} is not a CIN")
+    return cin
+
+
+def _affiliation_number(value: Any) -> str | None:
+    text = _present(value)
+    if text is None:
+        return None  # a new employee: the fund allocates a number
+    compact = _SPACES.sub("", text)
+    if not _AFFILIATION_NUMBER.fullmatch(compact):
+        raise RowRefused(
+            RowError.INVALID_AFFILIATION_NUMBER,
+            "affiliation_number",
+            f"{text[:20]!r} is not an affiliation number",
+        )
+    return compact
+
+
+def parse_month(text: str) -> date | None:
+    """A month written YYYY-MM (or YYYY-MM-DD, or MM/YYYY), as its first day."""
+    match = _PERIOD.fullmatch(text.strip())
+    if match is None:
+        return None
+    year, month = (match.group(1), match.group(2)) if match.group(1) else match.group(4, 3)
+    try:
+        return date(int(year), int(month), 1)
+    except ValueError:
+        return None
+
+
+def _period(value: Any, context: Context) -> date:
+    text = _present(value)
+    if text is None:
+        return context.period
+    period = parse_month(text)
+    if period is None:
+        raise RowRefused(RowError.INVALID_PERIOD, "period", f"{text[:20]!r} is not a month")
+    if period > context.this_month:
+        raise RowRefused(RowError.PERIOD_IN_FUTURE, "period", f"{period:%Y-%m} has not begun")
+    if period != context.period:
+        raise RowRefused(
+            RowError.PERIOD_OUT_OF_RANGE,
+            "period",
+            f"{period:%Y-%m} on a declaration for {context.period:%Y-%m}",
+        )
+    return period
+
+
+def _days(value: Any, max_days: int) -> int:
+    if isinstance(value, bool):
+        raise RowRefused(RowError.INVALID_DAYS, "days_worked", "days_worked is a number")
+    if isinstance(value, int):
+        days = value
+    else:
+        text = _present(value)
+        if text is None:
+            raise RowRefused(RowError.MISSING, "days_worked", "days_worked is required")
+        if not _DAYS.fullmatch(text):
+            raise RowRefused(
+                RowError.INVALID_DAYS, "days_worked", f"{text[:20]!r} is not a whole number"
+            )
+        days = int(text)
+    if not 0 <= days <= max_days:
+        raise RowRefused(
+            RowError.INVALID_DAYS, "days_worked", f"{days} days; 0 to {max_days} count a month"
+        )
+    return days
+
+
+def _salary(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise RowRefused(RowError.INVALID_SALARY, "gross_salary", "gross_salary is an amount")
+    if isinstance(value, int | float):
+        text = repr(value)
+    else:
+        present = _present(value)
+        if present is None:
+            raise RowRefused(RowError.MISSING, "gross_salary", "gross_salary is required")
+        text = _SPACES.sub("", present)
+        if "," in text:
+            if "." in text:
+                raise RowRefused(
+                    RowError.INVALID_SALARY,
+                    "gross_salary",
+                    f"{present[:20]!r}: write 1234.56 or 1234,56, without thousands separators",
+                )
+            text = text.replace(",", ".")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise RowRefused(
+            RowError.INVALID_SALARY, "gross_salary", f"{text[:20]!r} is not an amount"
+        ) from None
+    if not amount.is_finite():
+        raise RowRefused(RowError.INVALID_SALARY, "gross_salary", "not an amount")
+    if amount < 0:
+        raise RowRefused(RowError.NEGATIVE_SALARY, "gross_salary", f"{amount} is negative")
+    if amount >= MAX_SALARY or amount != amount.quantize(CENT):
+        raise RowRefused(
+            RowError.INVALID_SALARY,
+            "gross_salary",
+            f"{text[:20]} is not an amount below {MAX_SALARY} with at most 2 decimals",
+        )
+    return amount.quantize(CENT)
+
+
+def normalize_phone(text: str) -> str | None:
+    """A mobile number in E.164, or None when it is not one (Moroccan when no country)."""
+    compact = _SPACES.sub("", text).replace("-", "").replace(".", "")
+    match = _MOROCCAN_MOBILE.fullmatch(compact)
+    if match is not None:  # the common case, without the cost of a full parse
+        return "+212" + match.group(1)
+    try:
+        parsed = phonenumbers.parse(text, "MA")
+    except phonenumbers.NumberParseException:
+        return None
+    mobile = (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+    if not phonenumbers.is_valid_number(parsed) or phonenumbers.number_type(parsed) not in mobile:
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _phone(value: Any) -> str | None:
+    text = _present(value)
+    if text is None:
+        return None
+    phone = normalize_phone(text)
+    if phone is None:
+        raise RowRefused(RowError.INVALID_PHONE, "phone", f"{text[:32]!r} is not a mobile number")
+    return phone
+
+
+def _text(value: Any, field: str) -> str | None:
+    text = _present(value)
+    if text is not None and len(text) > TEXT_MAX:
+        raise RowRefused(RowError.TOO_LONG, field, f"{field} has more than {TEXT_MAX} characters")
+    return text
+
+
+def _birth_date(value: Any, context: Context) -> date | None:
+    text = _present(value)
+    if text is None:
+        return None
+    try:
+        if not _DATE.fullmatch(text):
+            raise ValueError(text)
+        born = date.fromisoformat(text)
+    except ValueError:
+        raise RowRefused(
+            RowError.INVALID_BIRTH_DATE, "birth_date", f"{text[:20]!r} is not a date"
+        ) from None
+    if born >= context.this_month or born.year < 1900:
+        raise RowRefused(RowError.INVALID_BIRTH_DATE, "birth_date", f"{born} is not plausible")
+    return born
+
+
+def _employer(value: Any, context: Context) -> None:
+    text = _present(value)
+    if text is not None and text.upper() not in context.employer_codes:
+        raise RowRefused(
+            RowError.WRONG_EMPLOYER, "employer", f"{text[:40]!r} is not the declaring employer"
+        )

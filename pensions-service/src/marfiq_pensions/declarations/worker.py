@@ -1,0 +1,243 @@
+"""Processing staged declarations, a chunk per transaction, in every replica.
+
+A chunk's lines, its new affiliates, its refused rows, its contact events and its `done`
+mark are written in one transaction: a worker that dies half-way leaves the chunk pending
+with nothing of it written, and the next worker (here or in another replica) does it whole.
+A declaration whose chunks are all done is put in force in one more transaction, replacing
+the month's previous declaration of the same employer at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marfiq_pensions.affiliates import repository as affiliates
+from marfiq_pensions.affiliates.events import contact_registered
+from marfiq_pensions.affiliates.models import AffiliateStatus
+from marfiq_pensions.background import Loop
+from marfiq_pensions.declarations import repository
+from marfiq_pensions.declarations.errors import RowError
+from marfiq_pensions.declarations.repository import Chunk, LineValues
+from marfiq_pensions.dependencies import Clock
+from marfiq_pensions.driver import driver_connection
+from marfiq_pensions.events import add_events
+from marfiq_pensions.regimes import RegimeCatalogue, RegimeCode, contribution
+from marfiq_pensions.settings import PensionsSettings
+from marfiq_shared.db import Database
+from marfiq_shared.events.catalogue import DeclarationProcessed, EventData
+from marfiq_shared.events.outbox import add_event
+
+log = logging.getLogger("marfiq.pensions.declarations")
+
+# Called after a chunk's writes, before its commit: tests use it to die half-way.
+ChunkHook = Callable[[Chunk], Awaitable[None]]
+
+
+async def process_chunk(
+    session: AsyncSession, *, catalogue: RegimeCatalogue, now: datetime
+) -> Chunk | None:
+    """Claim the oldest pending chunk and process it; None when no chunk is free."""
+    connection = await driver_connection(session)
+    chunk = await repository.claim_chunk(connection)
+    if chunk is None:
+        return None
+    await repository.mark_processing(connection, chunk.declaration_id, now)
+    rows = await repository.chunk_rows(connection, chunk)
+    known = await affiliates.resolve(
+        connection,
+        [row["cin"] for row in rows],
+        [row["affiliation_number"] for row in rows if row["affiliation_number"] is not None],
+    )
+    by_cin = {person["cin"]: person for person in known}
+    by_number = {person["affiliation_number"]: person for person in known}
+    refusals: list[tuple[int, str, str, str]] = []
+    matched: list[tuple[Any, uuid.UUID]] = []
+    newcomers: list[Any] = []
+    updates: list[affiliates.PersonUpdate] = []
+    contacts: list[tuple[str, str, str]] = []  # cin, phone, affiliation number
+    for row in rows:
+        number = row["affiliation_number"]
+        person = by_number.get(number) if number is not None else by_cin.get(row["cin"])
+        refusal = _refusal(row, person, regime=chunk.regime)
+        if refusal is not None:
+            refusals.append((row["row_number"], *refusal))
+            continue
+        if person is None:
+            newcomers.append(row)
+            continue
+        matched.append((row, person["id"]))
+        phone = row["phone"]
+        new_phone = phone is not None and phone != person["phone"]
+        if new_phone or _fills_gaps(row, person):
+            updates.append(
+                (person["id"], phone, row["last_name"], row["first_name"], row["birth_date"])
+            )
+        if new_phone:
+            contacts.append((row["cin"], phone, person["affiliation_number"]))
+    created = await affiliates.insert_new(
+        connection,
+        [
+            (
+                uuid.uuid4(),
+                row["cin"],
+                row["last_name"],
+                row["first_name"],
+                row["birth_date"],
+                row["phone"],
+            )
+            for row in newcomers
+        ],
+        regime=chunk.regime,
+        now=now,
+    )
+    for row in newcomers:
+        affiliate_id, number = created[row["cin"]]
+        matched.append((row, affiliate_id))
+        if row["phone"] is not None:
+            contacts.append((row["cin"], row["phone"], number))
+    await affiliates.complete(connection, updates, now=now)
+    await repository.insert_lines(connection, chunk, _lines(matched, chunk, catalogue))
+    await repository.refuse_rows(connection, chunk.declaration_id, refusals)
+    events: list[tuple[EventData, str | None]] = [
+        (contact_registered(cin=cin, phone=phone), number) for cin, phone, number in contacts
+    ]
+    await add_events(session, events)
+    await repository.finish_chunk(connection, chunk, now)
+    return chunk
+
+
+def _refusal(row: Any, person: Any, *, regime: str) -> tuple[str, str, str] | None:
+    """Why the fund's files refuse a row: (code, field, detail), or None."""
+    number = row["affiliation_number"]
+    if number is not None and person is None:
+        return RowError.UNKNOWN_PERSON, "affiliation_number", f"no affiliate number {number}"
+    if person is None:
+        return None  # a new employee
+    if number is not None and person["cin"] != row["cin"]:
+        return (
+            RowError.PERSON_MISMATCH,
+            "cin",
+            f"affiliation number {number} is not that of CIN {row['cin']}",
+        )
+    if person["status"] == AffiliateStatus.DECEASED:
+        return RowError.DECEASED, "cin", "the affiliate is recorded as deceased"
+    if person["regime"] != regime:
+        return (
+            RowError.WRONG_REGIME,
+            "cin",
+            f"the affiliate is under the {person['regime']} regime, not {regime}",
+        )
+    return None
+
+
+def _fills_gaps(row: Any, person: Any) -> bool:
+    return bool(
+        (person["no_last_name"] and row["last_name"])
+        or (person["no_first_name"] and row["first_name"])
+        or (person["no_birth_date"] and row["birth_date"])
+    )
+
+
+def _lines(
+    matched: list[tuple[Any, uuid.UUID]], chunk: Chunk, catalogue: RegimeCatalogue
+) -> list[LineValues]:
+    """Contribution lines at the regime's rates for the month (one computation per salary)."""
+    regime = catalogue.regime(RegimeCode(chunk.regime))
+    shares: dict[Decimal, tuple[Decimal, Decimal]] = {}
+    lines: list[LineValues] = []
+    for row, affiliate_id in matched:
+        salary = row["gross_salary"]
+        share = shares.get(salary)
+        if share is None:
+            share = shares[salary] = tuple(contribution(regime, salary, chunk.period))
+        lines.append(
+            (affiliate_id, row["row_number"], row["days_worked"], salary, *share, row["grade"])
+        )
+    return lines
+
+
+async def put_next_in_force(session: AsyncSession, *, now: datetime) -> uuid.UUID | None:
+    """Put in force one declaration whose chunks are all done; its id, or None."""
+    connection = await driver_connection(session)
+    declaration = await repository.claim_finished(connection)
+    if declaration is None:
+        return None
+    accepted, refused = await repository.count_rows(connection, declaration["id"])
+    replaced = await repository.put_in_force(
+        connection, declaration, accepted=accepted, refused=refused, now=now
+    )
+    await add_event(
+        session,
+        DeclarationProcessed(
+            declaration_id=declaration["id"],
+            employer_id=declaration["employer_id"],
+            period=declaration["period"],
+            regime=declaration["regime"],
+            rows=declaration["row_count"],
+            accepted=accepted,
+            rejected=refused,
+            replaced_declaration_id=replaced,
+            processed_at=now,
+        ),
+        subject=str(declaration["id"]),
+    )
+    return declaration["id"]  # type: ignore[no-any-return]
+
+
+class DeclarationWorker:
+    """Processes declarations until none is left, then waits to be woken or polls."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        settings: PensionsSettings,
+        catalogue: RegimeCatalogue,
+        clock: Clock,
+        after_chunk_writes: ChunkHook | None = None,
+    ) -> None:
+        self._database = database
+        self._catalogue = catalogue
+        self._clock = clock
+        self._hook = after_chunk_writes
+        self.loop = Loop(
+            "pensions-declarations", self.run_once, interval_s=settings.declaration_poll_s
+        )
+
+    async def process_one_chunk(self) -> Chunk | None:
+        """One chunk in its own transaction."""
+        async with self._database.sessionmaker() as session, session.begin():
+            chunk = await process_chunk(session, catalogue=self._catalogue, now=self._clock())
+            if chunk is not None and self._hook is not None:
+                await self._hook(chunk)
+        return chunk
+
+    async def put_one_in_force(self) -> uuid.UUID | None:
+        async with self._database.sessionmaker() as session, session.begin():
+            return await put_next_in_force(session, now=self._clock())
+
+    async def run_once(self) -> bool:
+        """Every free chunk, then every declaration left complete; whether any work was done."""
+        worked = False
+        while await self.process_one_chunk() is not None:
+            worked = True
+        while (declaration_id := await self.put_one_in_force()) is not None:
+            log.info("declaration in force", extra={"declaration_id": str(declaration_id)})
+            worked = True
+        return worked
+
+    def start(self) -> None:
+        self.loop.start()
+
+    def wake(self) -> None:
+        self.loop.wake()
+
+    async def stop(self) -> None:
+        await self.loop.stop()

@@ -1,0 +1,68 @@
+"""Fixtures: a throwaway migrated database per test session, and the app in its lifespan.
+
+Without Postgres (TEST_POSTGRES_URL, default 127.0.0.1:5432) the database tests are
+skipped, or fail when CI=true.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from pensions_support import FrozenClock, Service, Signer, make_settings, running
+
+from marfiq_pensions.app import MIGRATIONS
+from marfiq_pensions.db import SCHEMA, metadata
+from marfiq_pensions.settings import PensionsSettings
+from marfiq_shared.migrations import upgrade
+from marfiq_shared.testing import create_database, drop_database, postgres_admin_url, require_url
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    """A fresh database for this test session, migrated to head, dropped afterwards."""
+    admin = postgres_admin_url()
+    require_url(admin, "Postgres")
+    url = await create_database(admin, prefix="pensions_test")
+    try:
+        await asyncio.to_thread(upgrade, MIGRATIONS, url)
+        yield url
+    finally:
+        await drop_database(admin, url)
+
+
+@pytest.fixture(scope="session")
+def signer() -> Signer:
+    return Signer()
+
+
+@pytest.fixture
+async def clean(database_url: str) -> None:
+    """Every pensions table emptied: each test starts from a freshly migrated state."""
+    tables = ", ".join(f'"{SCHEMA}"."{table.name}"' for table in metadata.sorted_tables)
+    connection = await asyncpg.connect(database_url)
+    try:
+        await connection.execute(f"TRUNCATE {tables} CASCADE")
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+def settings(database_url: str, clean: None) -> PensionsSettings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+@pytest.fixture
+async def service(
+    settings: PensionsSettings, clock: FrozenClock, signer: Signer
+) -> AsyncIterator[Service]:
+    async with running(settings, clock=clock, signer=signer) as started:
+        started.employers = [await started.employer("MEN"), await started.employer("MS")]
+        yield started
