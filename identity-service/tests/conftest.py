@@ -36,11 +36,18 @@ async def database_url() -> AsyncIterator[str]:
 
 @pytest.fixture
 async def clean(database_url: str) -> None:
-    """Every identity table emptied: each test starts from a freshly migrated state."""
-    tables = ", ".join(f'"{SCHEMA}"."{table.name}"' for table in metadata.sorted_tables)
+    """Every identity table emptied: each test starts from a freshly migrated state.
+
+    DELETE, not TRUNCATE: on tables this small it takes a fraction of a millisecond where
+    TRUNCATE (new files for every table) takes about a hundred.
+    """
+    statements = "; ".join(
+        f'DELETE FROM "{SCHEMA}"."{table.name}"' for table in reversed(metadata.sorted_tables)
+    )
     connection = await asyncpg.connect(database_url)
     try:
-        await connection.execute(f"TRUNCATE {tables} CASCADE")
+        async with connection.transaction():
+            await connection.execute(statements)
     finally:
         await connection.close()
 
@@ -75,7 +82,7 @@ def delivery(sms_gateway: SmsGateway, mail_server: MailServer) -> dict[str, obje
         "smtp_port": mail_server.port,
         "smtp_security": "none",
         "delivery_backoff_s": 0.01,
-        "notification_poll_s": 0.05,
+        "notification_poll_s": 0.2,
     }
 
 
