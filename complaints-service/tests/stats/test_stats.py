@@ -78,6 +78,13 @@ async def test_figures_count_answers_on_time_and_late_with_their_median(service:
         "ratings": 0,
         "average_rating": None,
     }
+    # The histogram of days to answer is dense: index = days, value = answers.
+    histogram = await service.scalar(
+        "SELECT answer_days FROM complaints.stats_monthly WHERE administration_id = :id "
+        "AND month = '2025-09-01'",
+        id=first.id,
+    )
+    assert histogram == [0, 0, 0, 1] + [0] * 6 + [2] + [0] * 59 + [1]
     assert figures["MIN-B"]["received"] == 1
     assert figures["MIN-B"]["answered_pct"] == 0.0
     assert figures["MIN-B"]["median_days_to_answer"] is None

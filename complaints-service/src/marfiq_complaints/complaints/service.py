@@ -6,6 +6,7 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_complaints.attachments import repository as attachments
@@ -87,11 +88,6 @@ async def submit(
 ) -> ComplaintCreated:
     """File a request with an administration of the directory; it gets its tracking number,
     its due dates, its first timeline entry, and `complaints.complaint.submitted`."""
-    names = await repository.administration_names(session, data.administration_id, active_only=True)
-    if names is None:
-        raise AdministrationUnknown(
-            "administration_id", "not an administration that receives complaints"
-        )
     result = start(
         kind=data.kind,
         owner_id=viewer.sub,
@@ -109,22 +105,35 @@ async def submit(
         "subject": data.subject,
         "description": data.description,
         "urgent": data.urgent,
-        "created_at": now,
-        "received_at": now,
-        "updated_at": now,
+        "now": now,
         "due_ack_at": result.snapshot.due_ack_at,
         "due_answer_at": result.snapshot.due_answer_at,
-        "version": 1,
+        "details": orjson.dumps(dict(result.entry.details)).decode(),
+        "month": stats.cohort_month(now),
     }
     for _ in range(TRACKING_ATTEMPTS):
         values["tracking_number"] = tracking.new_tracking_number(local_day(now).year)
-        if await repository.insert_unless_number_taken(session, values):
+        names, filed = await repository.file(session, values)
+        if names is None:
+            raise AdministrationUnknown(
+                "administration_id", "not an administration that receives complaints"
+            )
+        if filed:
             break
     else:  # 45 random bits: reaching this means the generator is broken, not bad luck
         raise RuntimeError("no free tracking number after several attempts")
-    await repository.add_timeline(session, timeline_values(values["id"], result.entry))
     complaint = Complaint(
-        **values, assignee_id=None, answer_count=0, reopen_count=0, extended=False
+        id=values["id"],
+        tracking_number=values["tracking_number"],
+        kind=values["kind"],
+        status=values["status"],
+        owner_sub=viewer.sub,
+        administration_id=data.administration_id,
+        urgent=data.urgent,
+        due_ack_at=values["due_ack_at"],
+        due_answer_at=values["due_answer_at"],
+        assignee_id=None,
+        version=1,
     )
     await events.publish_step(
         session,
@@ -135,9 +144,6 @@ async def submit(
         extra={"subject": data.subject},
         administration_names=names,
     )
-    # Last: the counter row is shared by every filing with this administration this month,
-    # so its lock is held for as short a time as possible before the commit.
-    await stats.count_received(session, administration_id=data.administration_id, received_at=now)
     return ComplaintCreated(
         id=values["id"],
         tracking_number=values["tracking_number"],

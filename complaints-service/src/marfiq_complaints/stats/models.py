@@ -32,10 +32,10 @@ class MonthlyStats(Base):
     answered_on_time: Mapped[int] = mapped_column(Integer, server_default="0")
     answer_days_total: Mapped[int] = mapped_column(BigInteger, server_default="0")
     # Histogram of days from receipt to first answer: element d+1 (arrays are 1-based)
-    # counts answers given d days after receipt. Never empty ('{0}'), so assigning past the
-    # end extends it from index 1; gaps read as NULL, meaning 0. A median over any period
-    # is the sum of a few short arrays, whatever the number of complaints.
-    answer_days: Mapped[list[int | None]] = mapped_column(
+    # counts answers given d days after receipt; dense (zeros, no NULL), as long as the
+    # longest delay seen. A median over any period is the sum of a few short arrays,
+    # whatever the number of complaints.
+    answer_days: Mapped[list[int]] = mapped_column(
         ARRAY(Integer), server_default=text("'{0}'::integer[]")
     )
     rejected: Mapped[int] = mapped_column(Integer, server_default="0")

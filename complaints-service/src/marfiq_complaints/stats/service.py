@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
+from itertools import zip_longest
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_complaints.db import AnyRow
 from marfiq_complaints.deadlines import local_day
 from marfiq_complaints.stats import repository
-from marfiq_complaints.stats.models import HISTOGRAM_DAYS, MonthlyStats
+from marfiq_complaints.stats.models import HISTOGRAM_DAYS
 from marfiq_complaints.stats.schemas import AdministrationStats, StatsPage
 from marfiq_shared.pagination import InvalidCursor, decode_cursor, encode_cursor
 from marfiq_shared.problems import ValidationFailed
@@ -99,48 +101,38 @@ def median_from_histogram(histogram: Sequence[int]) -> float | None:
     raise AssertionError("unreachable: ranks are below the total")
 
 
-def _sum_histograms(rows: Sequence[MonthlyStats]) -> list[int]:
-    width = max((len(row.answer_days) for row in rows), default=0)
-    total = [0] * width
-    for row in rows:
-        for index, count in enumerate(row.answer_days):
-            if count:
-                total[index] += count
-    return total
+def sum_histograms(histograms: Sequence[Sequence[int]]) -> list[int]:
+    """Element-wise sum of histograms of any lengths."""
+    # Column by column in C (zip_longest, sum): a page is hundreds of arrays.
+    return [sum(column) for column in zip_longest(*histograms, fillvalue=0)]
 
 
 def _pct(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
-def _stats(
-    administration: AnyRow, rows: Sequence[MonthlyStats], overdue: int
-) -> AdministrationStats:
-    received = sum(row.received for row in rows)
-    answered = sum(row.answered for row in rows)
-    on_time = sum(row.answered_on_time for row in rows)
-    ratings = sum(row.ratings for row in rows)
-    days_total = sum(row.answer_days_total for row in rows)
-    median = median_from_histogram(_sum_histograms(rows)) if answered else None
+def _stats(row: AnyRow) -> AdministrationStats:
+    answered, ratings = row.answered, row.ratings
+    median = None
+    if row.histograms is not None:
+        median = median_from_histogram(sum_histograms(orjson.loads(row.histograms)))
     return AdministrationStats(
-        administration_id=administration.id,
-        code=administration.code,
-        name_ar=administration.name_ar,
-        name_fr=administration.name_fr,
-        received=received,
+        administration_id=row.id,
+        code=row.code,
+        name_ar=row.name_ar,
+        name_fr=row.name_fr,
+        received=row.received,
         answered=answered,
-        answered_pct=_pct(answered, received),
-        answered_on_time=on_time,
-        answered_on_time_pct=_pct(on_time, answered),
+        answered_pct=_pct(answered, row.received),
+        answered_on_time=row.answered_on_time,
+        answered_on_time_pct=_pct(row.answered_on_time, answered),
         median_days_to_answer=median,
-        mean_days_to_answer=round(days_total / answered, 1) if answered else None,
-        rejected=sum(row.rejected for row in rows),
-        redirected_out=sum(row.redirected_out for row in rows),
-        open_overdue=overdue,
+        mean_days_to_answer=round(row.answer_days_total / answered, 1) if answered else None,
+        rejected=row.rejected,
+        redirected_out=row.redirected_out,
+        open_overdue=row.open_overdue,
         ratings=ratings,
-        average_rating=round(sum(row.rating_total for row in rows) / ratings, 2)
-        if ratings
-        else None,
+        average_rating=round(row.rating_total / ratings, 2) if ratings else None,
     )
 
 
@@ -181,23 +173,20 @@ async def read_stats(
                 }
             ]
         )
-    found = await repository.administrations_page(
-        session, administration_id=administration_id, after=_position(cursor), limit=limit + 1
+    found = await repository.page(
+        session,
+        administration_id=administration_id,
+        after=_position(cursor),
+        first=first,
+        last=last,
+        limit=limit + 1,
     )
     page = found[:limit]
-    ids = [row.id for row in page]
-    rows = await repository.monthly_rows(session, administration_ids=ids, first=first, last=last)
-    overdue = await repository.open_overdue(session, administration_ids=ids) if ids else {}
-    by_administration: dict[uuid.UUID, list[MonthlyStats]] = {}
-    for row in rows:
-        by_administration.setdefault(row.administration_id, []).append(row)
     next_cursor = None
     if len(found) > limit:
         next_cursor = encode_cursor({"c": page[-1].code, "i": str(page[-1].id)})
     return StatsPage(
-        items=[
-            _stats(row, by_administration.get(row.id, []), overdue.get(row.id, 0)) for row in page
-        ],
+        items=[_stats(row) for row in page],
         next_cursor=next_cursor,
         from_month=f"{first:%Y-%m}",
         to_month=f"{last:%Y-%m}",
