@@ -1,6 +1,8 @@
-"""The correspondence schema: metadata, and the tables every service has (outbox, inbox, keys)."""
+"""The correspondence schema: metadata, declarative base, and the tables every service has."""
 
 from __future__ import annotations
+
+from sqlalchemy.orm import DeclarativeBase
 
 from marfiq_shared.db import service_metadata
 from marfiq_shared.directory import administrations_replica_table
@@ -15,3 +17,9 @@ outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
 idempotency = idempotency_table(metadata)
 administrations = administrations_replica_table(metadata)
+
+
+class Base(DeclarativeBase):
+    """Base of the service's typed models; every table lands in `correspondence`."""
+
+    metadata = metadata

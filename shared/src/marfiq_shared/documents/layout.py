@@ -11,8 +11,10 @@ empty boxes) and `RenderedDocument.arabic` says so.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
+import threading
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -66,10 +68,19 @@ TEXT_RANGES: tuple[tuple[int, int], ...] = (
 MONO_RANGES: tuple[tuple[int, int], ...] = ((0x20, 0x7E),)
 
 
-@lru_cache(maxsize=1)
+_fonts_lock = threading.Lock()
+
+
 def find_fonts() -> Fonts | None:
     """Unicode fonts with Arabic glyphs, cut down to what documents draw, or None (then
-    documents are in French only). Blocking, about a second the first time per process."""
+    documents are in French only). Blocking, about a second the first time per process;
+    safe to call from several threads at once (the first prepares, the others wait)."""
+    with _fonts_lock:
+        return _prepared_fonts()
+
+
+@lru_cache(maxsize=1)
+def _prepared_fonts() -> Fonts | None:
     found = _installed_fonts()
     if found is None:
         return None
@@ -89,6 +100,18 @@ def _subset(path: str, ranges: tuple[tuple[int, int], ...]) -> str:
     target = Path(tempfile.gettempdir()) / "marfiq-fonts" / f"{key.hexdigest()[:24]}.ttf"
     if target.is_file():
         return str(target)
+    # fontTools reports every table it touches at INFO; that is noise in a service's log.
+    subset_log = logging.getLogger("fontTools.subset")
+    level = subset_log.level
+    subset_log.setLevel(logging.WARNING)
+    try:
+        _cut(source, target, ranges)
+    finally:
+        subset_log.setLevel(level)
+    return str(target)
+
+
+def _cut(source: Path, target: Path, ranges: tuple[tuple[int, int], ...]) -> None:
     font = TTFont(str(source), recalcTimestamp=False)
     options = subset.Options()
     options.layout_features = ["*"]  # Arabic joining forms and ligatures live in GSUB
@@ -100,10 +123,9 @@ def _subset(path: str, ranges: tuple[tuple[int, int], ...]) -> str:
     subsetter.populate(unicodes=[code for low, high in ranges for code in range(low, high + 1)])
     subsetter.subset(font)
     target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = target.with_name(f".{target.name}.{os.getpid()}")
+    scratch = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
     font.save(str(scratch))
     os.replace(scratch, target)
-    return str(target)
 
 
 def _installed_fonts() -> Fonts | None:

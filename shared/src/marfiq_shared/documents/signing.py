@@ -8,12 +8,15 @@ worker thread (`asyncio.to_thread`).
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import hashlib
 import io
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -30,8 +33,20 @@ from marfiq_shared.documents.pki import SigningIdentity
 log = logging.getLogger(__name__)
 
 SIGNATURE_FIELD = "MarfiqSignature"
+T = TypeVar("T")
+_pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="pdf-signing")
 # What a document signature key must allow (set on every certificate the PKI issues).
 KEY_USAGE = KeyUsageConstraints(key_usage={"non_repudiation"}, match_all_key_usages=False)
+
+
+def _off_the_loop(work: Callable[[], T]) -> T:
+    """Run `work` here, or in a worker thread when this thread runs an event loop: pyHanko
+    drives its own loop (`asyncio.run`), which cannot nest in a running one."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work()
+    return _pool.submit(work).result()
 
 
 def sign_pdf(
@@ -59,7 +74,7 @@ def sign_pdf(
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     output = io.BytesIO()
-    signers.sign_pdf(writer, metadata, signer=signer, output=output)
+    _off_the_loop(lambda: signers.sign_pdf(writer, metadata, signer=signer, output=output))
     return output.getvalue()
 
 
@@ -121,8 +136,10 @@ def verify_pdf(pdf: bytes, trust_roots: Sequence[asn1_x509.Certificate]) -> Sign
     signature = embedded[-1]
     context = ValidationContext(trust_roots=list(trust_roots), allow_fetching=False)
     try:
-        status = validate_pdf_signature(
-            signature, signer_validation_context=context, key_usage_settings=KEY_USAGE
+        status = _off_the_loop(
+            lambda: validate_pdf_signature(
+                signature, signer_validation_context=context, key_usage_settings=KEY_USAGE
+            )
         )
     except Exception as error:  # pyHanko raises many kinds on a damaged signature
         log.info("signature validation failed: %r", error)

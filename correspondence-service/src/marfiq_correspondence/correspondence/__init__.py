@@ -1,0 +1,1 @@
+"""Correspondence: registration, processing steps, forwarding, answers, the case file."""

@@ -1,0 +1,1 @@
+"""The registry of documents the platform issued, and their public verification."""

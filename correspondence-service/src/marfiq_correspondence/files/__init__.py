@@ -1,0 +1,1 @@
+"""Uploaded files: streamed to storage, type checked from content, hashed, then attached."""

@@ -1,0 +1,73 @@
+"""Every query on uploaded files."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marfiq_correspondence.files.models import StoredFile
+
+
+async def add(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.execute(insert(StoredFile).values(**values))
+
+
+async def usable(
+    session: AsyncSession,
+    ids: Sequence[uuid.UUID],
+    *,
+    owner_sub: str,
+    administration_id: uuid.UUID | None,
+) -> Sequence[StoredFile]:
+    """Those of `ids` the caller may attach (theirs, or their administration's, and not yet
+    attached), locked so that two letters cannot take the same file."""
+    owned = StoredFile.owner_sub == owner_sub
+    if administration_id is not None:
+        owned = or_(owned, StoredFile.owner_administration_id == administration_id)
+    statement = (
+        select(StoredFile)
+        .where(StoredFile.id.in_(ids), owned, StoredFile.attached_at.is_(None))
+        .order_by(StoredFile.created_at, StoredFile.id)
+        .with_for_update()
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def mark_attached(session: AsyncSession, ids: Sequence[uuid.UUID], at: datetime) -> None:
+    await session.execute(update(StoredFile).where(StoredFile.id.in_(ids)).values(attached_at=at))
+
+
+async def get(session: AsyncSession, file_id: uuid.UUID) -> StoredFile | None:
+    return await session.get(StoredFile, file_id)
+
+
+async def stale_unattached(
+    session: AsyncSession, *, before: datetime, limit: int
+) -> Sequence[StoredFile]:
+    """Files uploaded before `before` and never attached, locked for deletion."""
+    statement = (
+        select(StoredFile)
+        .where(StoredFile.attached_at.is_(None), StoredFile.created_at < before)
+        .order_by(StoredFile.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def remove(session: AsyncSession, ids: Sequence[uuid.UUID]) -> None:
+    await session.execute(delete(StoredFile).where(StoredFile.id.in_(ids)))
+
+
+async def by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> Sequence[StoredFile]:
+    if not ids:
+        return []
+    statement = select(StoredFile).where(StoredFile.id.in_(ids))
+    found = {item.id: item for item in (await session.scalars(statement)).all()}
+    return [found[id_] for id_ in ids if id_ in found]

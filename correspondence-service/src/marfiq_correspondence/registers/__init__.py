@@ -1,0 +1,1 @@
+"""Mail registers: one numbered sequence per administration, year and direction."""

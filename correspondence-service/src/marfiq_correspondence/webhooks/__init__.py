@@ -1,0 +1,1 @@
+"""Partner webhooks: signed notifications of correspondence events, with retries."""

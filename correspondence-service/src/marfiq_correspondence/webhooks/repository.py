@@ -1,0 +1,157 @@
+"""Every query on webhook endpoints, deliveries and attempts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, any_, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from marfiq_correspondence.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+
+async def add_endpoint(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.execute(insert(WebhookEndpoint).values(**values))
+
+
+async def endpoints_of(
+    session: AsyncSession, administration_id: uuid.UUID
+) -> Sequence[WebhookEndpoint]:
+    statement = (
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.administration_id == administration_id, WebhookEndpoint.active)
+        .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def endpoint(
+    session: AsyncSession, endpoint_id: uuid.UUID, administration_id: uuid.UUID
+) -> WebhookEndpoint | None:
+    statement = select(WebhookEndpoint).where(
+        WebhookEndpoint.id == endpoint_id,
+        WebhookEndpoint.administration_id == administration_id,
+        WebhookEndpoint.active,
+    )
+    return (await session.scalars(statement)).first()
+
+
+async def subscribers(
+    session: AsyncSession, administration_ids: Sequence[uuid.UUID], event_type: str
+) -> Sequence[uuid.UUID]:
+    """Active endpoints of these administrations that want `event_type`."""
+    statement = select(WebhookEndpoint.id).where(
+        WebhookEndpoint.administration_id.in_(administration_ids),
+        WebhookEndpoint.active,
+        any_(WebhookEndpoint.event_types) == event_type,
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def add_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Queue deliveries; one per (endpoint, event) however often the event arrives."""
+    if rows:
+        statement = insert(WebhookDelivery).on_conflict_do_nothing(
+            constraint="uq_webhook_deliveries_endpoint_event"
+        )
+        await session.execute(statement, list(rows))
+
+
+_CLAIM = text(
+    """
+    UPDATE correspondence.webhook_deliveries AS d
+       SET next_attempt_at = :lease_until, attempts = d.attempts + 1
+      FROM correspondence.webhook_endpoints AS e
+     WHERE d.id IN (
+               SELECT id FROM correspondence.webhook_deliveries
+                WHERE status = 'pending' AND next_attempt_at <= :now
+                ORDER BY next_attempt_at
+                LIMIT :batch
+                  FOR UPDATE SKIP LOCKED)
+       AND e.id = d.endpoint_id
+    RETURNING d.id, d.payload, d.attempts, e.url, e.secret, e.active
+    """
+)
+
+
+async def claim_due(
+    session: AsyncSession, *, now: datetime, lease: timedelta, batch: int
+) -> Sequence[Any]:
+    """Take due deliveries for a while (other replicas skip them; if this process dies,
+    they are due again once the lease ends)."""
+    result = await session.execute(_CLAIM, {"now": now, "lease_until": now + lease, "batch": batch})
+    return result.all()
+
+
+async def record_attempt(
+    session: AsyncSession,
+    *,
+    delivery_id: uuid.UUID,
+    at: datetime,
+    status_code: int | None,
+    error: str | None,
+    duration_ms: int,
+    outcome: dict[str, Any],
+) -> None:
+    await session.execute(
+        insert(WebhookAttempt).values(
+            delivery_id=delivery_id,
+            at=at,
+            status_code=status_code,
+            error=error,
+            duration_ms=duration_ms,
+        )
+    )
+    await session.execute(
+        update(WebhookDelivery).where(WebhookDelivery.id == delivery_id).values(**outcome)
+    )
+
+
+async def deliveries_page(
+    session: AsyncSession,
+    *,
+    endpoint_id: uuid.UUID,
+    status: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[WebhookDelivery]:
+    conditions = [WebhookDelivery.endpoint_id == endpoint_id]
+    if status is not None:
+        conditions.append(WebhookDelivery.status == status)
+    if after is not None:
+        conditions.append(tuple_(WebhookDelivery.created_at, WebhookDelivery.id) < after)
+    statement = (
+        select(WebhookDelivery)
+        .where(and_(*conditions))
+        .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
+        .limit(limit)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def attempts_of(
+    session: AsyncSession, delivery_ids: Sequence[uuid.UUID]
+) -> Sequence[WebhookAttempt]:
+    if not delivery_ids:
+        return []
+    statement = (
+        select(WebhookAttempt)
+        .where(WebhookAttempt.delivery_id.in_(delivery_ids))
+        .order_by(WebhookAttempt.id)
+    )
+    return (await session.scalars(statement)).all()
+
+
+async def delivery(
+    session: AsyncSession, endpoint_id: uuid.UUID, delivery_id: uuid.UUID
+) -> WebhookDelivery | None:
+    statement = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.endpoint_id == endpoint_id)
+        .with_for_update()
+    )
+    return (await session.scalars(statement)).first()
