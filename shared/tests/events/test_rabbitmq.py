@@ -200,3 +200,19 @@ async def test_opening_without_a_broker_fails_at_once(rabbitmq, proxy: TcpProxy)
         await transport.open()
 
     assert not transport.is_connected
+
+
+async def test_stop_does_not_hang_while_the_broker_is_unreachable(
+    service, rabbitmq, proxy: TcpProxy
+) -> None:
+    transport = via_proxy(rabbitmq, proxy, publish_timeout=1)
+    runtime = runtime_for(service, transport, rabbitmq.queue("stop"), rabbitmq.settings())
+    await runtime.start()
+    await service.add_events(5)
+    await proxy.cut()
+    await asyncio.sleep(0.5)
+
+    async with asyncio.timeout(15):
+        await runtime.stop()
+
+    assert not transport.is_connected

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aio_pika
@@ -128,7 +128,7 @@ class RabbitMQTransport(Transport):
     async def _disconnect(self) -> None:
         for connection in (self._consumer, self._publisher):
             if connection is not None:
-                await connection.close()
+                await _quietly(connection.close())
         self._publisher = self._consumer = self._exchange = None
 
     async def _declare_exchange(self, channel: AbstractChannel) -> AbstractExchange:
@@ -242,8 +242,7 @@ class RabbitMQTransport(Transport):
             yield channel, dlq
         finally:
             # Messages taken and not acknowledged go back to the queue here.
-            with suppress(AMQPError, RuntimeError):
-                await channel.close()
+            await _quietly(channel.close())
 
     async def dlq_count(self, queue: str) -> int:
         async with self._dlq(queue) as (_, dlq):
@@ -277,6 +276,16 @@ class RabbitMQTransport(Transport):
                 await message.ack()
                 replayed += 1
         return replayed
+
+
+async def _quietly(closing: Awaitable[object]) -> None:
+    """Close or cancel without hanging: with the broker gone, a robust channel would wait
+    for the reconnection before it even tries, and there is nothing left to save."""
+    try:
+        async with asyncio.timeout(5):
+            await closing
+    except (AMQPError, RuntimeError, TimeoutError) as error:
+        log.debug("closing while disconnected: %r", error)
 
 
 def _copy(message: AbstractIncomingMessage, headers: dict[str, Any]) -> Message:
@@ -392,8 +401,8 @@ class _Subscription:
 
     async def cancel(self) -> None:
         if self._tag is not None:
-            with suppress(AMQPError, RuntimeError):
-                await self._queue.cancel(self._tag)
+            if not self._channel.is_closed:  # else the broker has forgotten the consumer
+                await _quietly(self._queue.cancel(self._tag))
             self._tag = None
         # Let the batch in progress (and what already arrived) finish and be acknowledged.
         await asyncio.sleep(0)  # deliveries already read are appended first
@@ -408,8 +417,7 @@ class _Subscription:
             except Exception:
                 log.exception("%s: last batch failed at stop", self._queue.name)
         # Prefetched messages not yet acknowledged return to the queue with the channel.
-        with suppress(AMQPError, RuntimeError):
-            await self._channel.close()
+        await _quietly(self._channel.close())
 
 
 def _delivery(message: AbstractIncomingMessage) -> Delivery:
