@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_identity.accounts.models import Account
+from marfiq_identity.raw import driver
 
 
 async def get(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
@@ -58,3 +59,29 @@ async def get_by_contact(session: AsyncSession, contact: str) -> Account | None:
 
 async def get_for_update(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
     return await session.get(Account, account_id, with_for_update=True)
+
+
+_INSERT = """
+INSERT INTO identity.accounts (id, kind, phone, email, language, cin, administration_id, roles,
+    created_at, updated_at, disabled_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+"""
+
+
+async def insert_account(session: AsyncSession, account: Account) -> None:
+    """Insert a new account straight through the driver (it is on the sign-in hot path); the
+    object stays outside the session, a snapshot of what was written."""
+    await (await driver(session)).execute(
+        _INSERT,
+        account.id,
+        account.kind,
+        account.phone,
+        account.email,
+        account.language,
+        account.cin,
+        account.administration_id,
+        account.roles,
+        account.created_at,
+        account.updated_at,
+        account.disabled_at,
+    )

@@ -61,7 +61,11 @@ async def create_account(
     cin: str | None = None,
     now: datetime | None = None,
 ) -> Account:
-    """Create an account with normalised contacts (no duplicate check: constraints hold)."""
+    """Create an account with normalised contacts (no duplicate check: constraints hold).
+
+    The returned object is a snapshot of the row written, not attached to the session:
+    change an account through `repository.get_for_update`.
+    """
     if email is None and phone is None and cin is None:
         raise InvalidContact("an account needs a phone number, an e-mail address or a CIN")
     now = now or datetime.now(UTC)
@@ -78,8 +82,7 @@ async def create_account(
         updated_at=now,
         disabled_at=None,
     )
-    repository.add(session, account)
-    await session.flush()
+    await repository.insert_account(session, account)
     return account
 
 

@@ -1,7 +1,8 @@
 """Every query on challenges and on the sending and guessing counters.
 
 The two hot paths (asking for a code, answering one) read everything they decide on in a
-single round trip each: `send_state` and `proof_state`.
+single round trip each (`send_state`, `proof_state`), and send their SQL straight to the
+driver (see `marfiq_identity.raw`); tables are in the service's fixed schema, `identity`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
-    and_,
     case,
     cast,
     delete,
@@ -25,20 +25,19 @@ from sqlalchemy import (
     literal,
     null,
     select,
-    text,
-    update,
 )
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_identity.accounts.models import Account
 from marfiq_identity.otp.models import OtpChallenge, OtpFailureCount
+from marfiq_identity.raw import driver
 
 
 async def lock_key(session: AsyncSession, key: str) -> None:
     """Serialise, until the transaction ends, everything done for one contact (or CIN)."""
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key}
+    await (await driver(session)).execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key
     )
 
 
@@ -64,12 +63,33 @@ def _with_holder(contact: str, *columns: Any) -> Select[Any]:
 class SendState:
     """What decides whether a code may go to a contact now."""
 
-    holder: Account | None
+    holder_language: str | None
     throttled_until: datetime | None
     sent: int
     last_sent_at: datetime | None
     from_address: int
     oldest_from_address: datetime | None
+
+
+_SEND_STATE = """
+WITH holder AS (SELECT id, language FROM identity.accounts WHERE $COLUMN = $1::text),
+recent AS (
+    SELECT created_at FROM identity.otp_challenges
+    WHERE client_address = $3::text AND created_at > $4::timestamptz
+    ORDER BY created_at DESC LIMIT $5::int
+)
+SELECT
+    (SELECT language FROM holder),
+    (SELECT max(throttled_until) FROM identity.otp_failure_counts
+        WHERE subject IN ('contact:' || $1::text, 'account:' || (SELECT id::text FROM holder))),
+    (SELECT count(*) FROM identity.otp_challenges
+        WHERE destination = $1::text AND created_at > $2::timestamptz),
+    (SELECT max(created_at) FROM identity.otp_challenges
+        WHERE destination = $1::text AND created_at > $2::timestamptz),
+    (SELECT count(*) FROM recent),
+    (SELECT min(created_at) FROM recent)
+"""
+_SEND_STATE_SQL = {column: _SEND_STATE.replace("$COLUMN", column) for column in ("phone", "email")}
 
 
 async def send_state(
@@ -81,27 +101,13 @@ async def send_state(
     address_since: datetime,
     address_limit: int,
 ) -> SendState:
-    """The contact's account, its throttling, the codes sent to it since `contact_since`,
-    and the codes asked from `address` since `address_since` (counted up to the limit)."""
-    to_contact = and_(OtpChallenge.destination == contact, OtpChallenge.created_at > contact_since)
-    from_address = (
-        select(OtpChallenge.created_at)
-        .where(OtpChallenge.client_address == address, OtpChallenge.created_at > address_since)
-        .order_by(OtpChallenge.created_at.desc())
-        .limit(address_limit)
-        .subquery()
+    """The contact's account language, its throttling, the codes sent to it since
+    `contact_since`, and the codes asked from `address` since `address_since` (counted up
+    to the limit), in one round trip."""
+    column = "phone" if contact.startswith("+") else "email"
+    row = await (await driver(session)).fetchrow(
+        _SEND_STATE_SQL[column], contact, contact_since, address, address_since, address_limit
     )
-    statement = _with_holder(
-        contact,
-        select(func.max(OtpFailureCount.throttled_until))
-        .where(_failures_of(contact))
-        .scalar_subquery(),
-        select(func.count()).select_from(OtpChallenge).where(to_contact).scalar_subquery(),
-        select(func.max(OtpChallenge.created_at)).where(to_contact).scalar_subquery(),
-        select(func.count()).select_from(from_address).scalar_subquery(),
-        select(func.min(from_address.c.created_at)).scalar_subquery(),
-    )
-    row = (await session.execute(statement)).one()
     return SendState(row[0], row[1], int(row[2]), row[3], int(row[4]), row[5])
 
 
@@ -127,6 +133,27 @@ async def proof_state(session: AsyncSession, *, contact: str) -> ProofState:
     return ProofState(row[0], row[1], bool(row[2]))
 
 
+@dataclass(frozen=True, slots=True)
+class SpentTry:
+    """A challenge after one more try was counted on it."""
+
+    id: uuid.UUID
+    channel: str
+    destination: str
+    account_id: uuid.UUID | None
+    code_hash: bytes
+    language: str
+    attempts: int
+
+
+_SPEND = """
+UPDATE identity.otp_challenges SET attempts = attempts + 1
+WHERE id = $1 AND purpose = $2 AND consumed_at IS NULL AND expires_at > $3
+    AND attempts < $4 AND ($5::uuid IS NULL OR account_id = $5::uuid)
+RETURNING id, channel, destination, account_id, code_hash, language, attempts
+"""
+
+
 async def spend_attempt(
     session: AsyncSession,
     *,
@@ -135,34 +162,60 @@ async def spend_attempt(
     account_id: uuid.UUID | None,
     now: datetime,
     max_attempts: int,
-) -> OtpChallenge | None:
+) -> SpentTry | None:
     """Count one try on a live challenge that has tries left and return it (locked until
     the transaction ends); None when there is no such challenge."""
-    conditions = [
-        OtpChallenge.id == challenge_id,
-        OtpChallenge.purpose == purpose,
-        OtpChallenge.consumed_at.is_(None),
-        OtpChallenge.expires_at > now,
-        OtpChallenge.attempts < max_attempts,
-    ]
-    if account_id is not None:
-        conditions.append(OtpChallenge.account_id == account_id)
-    spent: OtpChallenge | None = await session.scalar(
-        update(OtpChallenge)
-        .where(*conditions)
-        .values(attempts=OtpChallenge.attempts + 1)
-        .returning(OtpChallenge),
-        execution_options={"synchronize_session": False},
+    row = await (await driver(session)).fetchrow(
+        _SPEND, challenge_id, purpose, now, max_attempts, account_id
     )
-    return spent
+    return SpentTry(*row) if row is not None else None
+
+
+async def consume(session: AsyncSession, challenge_id: uuid.UUID, *, now: datetime) -> None:
+    """The right code was given: the challenge can never be answered again."""
+    await (await driver(session)).execute(
+        "UPDATE identity.otp_challenges SET consumed_at = $2 WHERE id = $1", challenge_id, now
+    )
 
 
 async def get_challenge(session: AsyncSession, challenge_id: uuid.UUID) -> OtpChallenge | None:
     return await session.get(OtpChallenge, challenge_id)
 
 
-def add_challenge(session: AsyncSession, challenge: OtpChallenge) -> None:
-    session.add(challenge)
+_INSERT_CHALLENGE = """
+INSERT INTO identity.otp_challenges (id, purpose, channel, destination, account_id, code_hash,
+    language, client_address, created_at, expires_at, attempts)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0)
+"""
+
+
+async def add_challenge(
+    session: AsyncSession,
+    *,
+    challenge_id: uuid.UUID,
+    purpose: str,
+    channel: str,
+    destination: str,
+    account_id: uuid.UUID | None,
+    code_hash: bytes,
+    language: str,
+    client_address: str,
+    created_at: datetime,
+    expires_at: datetime,
+) -> None:
+    await (await driver(session)).execute(
+        _INSERT_CHALLENGE,
+        challenge_id,
+        purpose,
+        channel,
+        destination,
+        account_id,
+        code_hash,
+        language,
+        client_address,
+        created_at,
+        expires_at,
+    )
 
 
 async def record_failure(

@@ -28,7 +28,7 @@ from marfiq_identity.otp.errors import (
     Throttled,
     WrongCode,
 )
-from marfiq_identity.otp.models import OtpChallenge
+from marfiq_identity.otp.repository import SpentTry
 from marfiq_identity.settings import IdentitySettings
 from marfiq_identity.signin.service import account_for_contact
 from marfiq_identity.tokens.schemas import TokenResponse
@@ -104,8 +104,8 @@ async def request_code(
         address_since=now - address_window,
         address_limit=settings.otp_address_limit,
     )
-    if state.holder is not None:
-        language = state.holder.language  # type: ignore[assignment]
+    if state.holder_language is not None:
+        language = state.holder_language  # type: ignore[assignment]
     elif account is not None:
         language = account.language  # type: ignore[assignment]
     _check_not_throttled(state.throttled_until, now)
@@ -122,24 +122,19 @@ async def request_code(
         raise SendLimitReached(until=oldest + address_window, now=now)
     challenge_id = uuid.uuid4()
     code = new_code()
-    repository.add_challenge(
+    await repository.add_challenge(
         session,
-        OtpChallenge(
-            id=challenge_id,
-            purpose=purpose,
-            channel=channel,
-            destination=contact,
-            account_id=account.id if account is not None else None,
-            code_hash=hasher.digest(challenge_id, code),
-            language=language,
-            client_address=client_address,
-            created_at=now,
-            expires_at=now + timedelta(seconds=settings.otp_ttl_s),
-            attempts=0,
-            consumed_at=None,
-        ),
+        challenge_id=challenge_id,
+        purpose=purpose,
+        channel=channel,
+        destination=contact,
+        account_id=account.id if account is not None else None,
+        code_hash=hasher.digest(challenge_id, code),
+        language=language,
+        client_address=client_address,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.otp_ttl_s),
     )
-    await session.flush()
     return CodeIssued(
         challenge_id=challenge_id,
         expires_in=settings.otp_ttl_s,
@@ -158,7 +153,7 @@ async def request_code(
 class CodeProven:
     """A right code: the challenge it answered and the account its contact belongs to."""
 
-    challenge: OtpChallenge
+    challenge: SpentTry
     holder: Account | None
 
 
@@ -215,7 +210,7 @@ async def prove_code(
             throttled_until=now + timedelta(seconds=settings.otp_failure_throttle_s),
         )
         raise WrongCode(attempts_left=settings.otp_max_attempts - challenge.attempts)
-    challenge.consumed_at = now
+    await repository.consume(session, challenge.id, now=now)
     if state.has_failures:
         await repository.clear_failures(session, subjects)
     return CodeProven(challenge=challenge, holder=holder)

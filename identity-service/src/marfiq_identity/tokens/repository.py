@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marfiq_identity.raw import driver
 from marfiq_identity.tokens.models import AuthSession, RefreshToken
 
 
@@ -52,3 +53,31 @@ async def active_sessions_of(
         .with_for_update()
     )
     return result.all()
+
+
+_INSERT_SESSION_WITH_TOKEN = """
+WITH opened AS (
+    INSERT INTO identity.sessions (id, account_id, acr, amr, created_at, expires_at)
+    VALUES ($1, $2, $3, $4, $5, $6)
+)
+INSERT INTO identity.refresh_tokens (id, session_id, token_hash, created_at, expires_at)
+VALUES ($7, $1, $8, $5, $6)
+"""
+
+
+async def insert_session_with_token(
+    session: AsyncSession, *, auth_session: AuthSession, token_id: uuid.UUID, token_hash: bytes
+) -> None:
+    """Open a session and store its first refresh token in one round trip (sign-in hot
+    path; the foreign key is checked at the end of the statement)."""
+    await (await driver(session)).execute(
+        _INSERT_SESSION_WITH_TOKEN,
+        auth_session.id,
+        auth_session.account_id,
+        auth_session.acr,
+        auth_session.amr,
+        auth_session.created_at,
+        auth_session.expires_at,
+        token_id,
+        token_hash,
+    )

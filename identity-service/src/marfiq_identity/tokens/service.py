@@ -168,9 +168,13 @@ async def start_session(
         revoked_at=None,
         revoked_reason=None,
     )
-    repository.add_session(session, auth_session)
-    await session.flush()
-    refresh_token = issue_refresh_token(session, auth_session=auth_session, now=now)
+    refresh_token = new_refresh_token()
+    await repository.insert_session_with_token(
+        session,
+        auth_session=auth_session,
+        token_id=uuid.uuid4(),
+        token_hash=hash_refresh_token(refresh_token),
+    )
     access = access_token_for(
         account, auth_session=auth_session, keyring=keyring, settings=settings, now=now
     )
