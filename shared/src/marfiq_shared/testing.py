@@ -14,7 +14,7 @@ import uuid
 from contextlib import suppress
 from urllib.parse import urlsplit
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import make_url
 
 

@@ -302,17 +302,22 @@ def _copy(message: AbstractIncomingMessage, headers: dict[str, Any]) -> Message:
 def _dead_letter(message: AbstractIncomingMessage) -> DeadLetter:
     headers = dict(message.headers or {})
     error = headers.get(ERROR_HEADER)
-    if error is None and headers.get("x-first-death-reason"):
-        error = f"dead-lettered by the broker: {headers['x-first-death-reason']}"
+    reason = headers.get("x-first-death-reason")  # set when the broker dead-lettered it
+    if error is None and reason is not None:
+        error = f"dead-lettered by the broker: {_text(reason)}"
     attempts = headers.get(ATTEMPT_HEADER, headers.get("x-delivery-count", 0))
     return DeadLetter(
         id=message.message_id or "",
         type=message.type or "",
         body=message.body,
-        attempts=int(attempts or 0),  # type: ignore[call-overload]
-        error=str(error) if error is not None else None,
+        attempts=attempts if isinstance(attempts, int) else 0,
+        error=_text(error) if error is not None else None,
         headers=headers,
     )
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes | bytearray) else str(value)
 
 
 class _Subscription:
@@ -352,7 +357,13 @@ class _Subscription:
             while self._waiting:
                 batch = self._waiting[: self._max_batch]
                 del self._waiting[: self._max_batch]
-                await self._handle(batch)
+                try:
+                    await self._handle(batch)
+                except Exception:
+                    # A fault of ours, not of the events: give them back for another try.
+                    log.exception("%s: batch of %d not handled", self._queue.name, len(batch))
+                    for message in batch:
+                        await _settle(message, ack=False)
         finally:
             self._draining = None
 
@@ -426,7 +437,7 @@ def _delivery(message: AbstractIncomingMessage) -> Delivery:
         id=message.message_id or "",
         type=message.type or message.routing_key or "",
         body=message.body,
-        attempt=int(failures or 0) + 1,  # type: ignore[call-overload]
+        attempt=(failures if isinstance(failures, int) else 0) + 1,
         redelivered=bool(message.redelivered),
     )
 

@@ -84,10 +84,12 @@ class OutboxRelay:
             return
         self._stopping.clear()
         loop = asyncio.get_running_loop()
-        # A commit may happen on another thread (sync code); the wake-up hops to our loop.
-        self._unsubscribe = on_outbox_commit(
-            self.source, lambda: loop.call_soon_threadsafe(self._wake.set)
-        )
+
+        def wake() -> None:
+            # A commit may happen on another thread (sync code): hop to our loop.
+            loop.call_soon_threadsafe(self._wake.set)
+
+        self._unsubscribe = on_outbox_commit(self.source, wake)
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay {self.source}")
 
     async def stop(self) -> None:
