@@ -52,14 +52,14 @@ async def _locked(
     state = State(row.status)
     if party_of(row, viewer) is not who:
         raise StepNotAllowed(
-            f"{action} is not yours to take", action=action.value, status=state.value
+            f"{action} is not yours to take", action=action.value, current_status=state.value
         )
     try:
         target = next_state(
             action, state, assigned=row.assignee_id is not None or row.department is not None
         )
     except IllegalStep as exc:
-        raise StepNotAllowed(str(exc), action=action.value, status=state.value) from exc
+        raise StepNotAllowed(str(exc), action=action.value, current_status=state.value) from exc
     return row, target
 
 
