@@ -2,7 +2,7 @@
 
 Revision ID: pens0002
 Revises: pens0001
-Create Date: 2026-11-25 19:06:01.526425
+Create Date: 2026-11-25 19:16:24.494241
 """
 
 from collections.abc import Sequence
@@ -50,6 +50,43 @@ def upgrade() -> None:
     schema='pensions'
     )
     op.create_index('ix_affiliates_retired', 'affiliates', ['id'], unique=False, schema='pensions', postgresql_where=sa.text("status = 'retired'"))
+    op.create_table('contribution_lines',
+    sa.Column('declaration_id', sa.UUID(), nullable=False),
+    sa.Column('row_number', sa.Integer(), nullable=False),
+    sa.Column('affiliate_id', sa.UUID(), nullable=False),
+    sa.Column('employer_id', sa.UUID(), nullable=False),
+    sa.Column('period', sa.Date(), nullable=False),
+    sa.Column('days_worked', sa.SmallInteger(), nullable=False),
+    sa.Column('gross_salary', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('employee_contribution', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('employer_contribution', sa.Numeric(precision=12, scale=2), nullable=False),
+    sa.Column('grade', sa.String(length=100), nullable=True),
+    sa.CheckConstraint('days_worked >= 0', name=op.f('ck_contribution_lines_days')),
+    sa.CheckConstraint('gross_salary >= 0', name=op.f('ck_contribution_lines_salary')),
+    sa.PrimaryKeyConstraint('declaration_id', 'row_number', name=op.f('pk_contribution_lines')),
+    schema='pensions'
+    )
+    op.create_index('ix_contribution_lines_affiliate', 'contribution_lines', ['affiliate_id', 'period'], unique=False, schema='pensions')
+    op.create_table('declaration_rows',
+    sa.Column('declaration_id', sa.UUID(), nullable=False),
+    sa.Column('row_number', sa.Integer(), nullable=False),
+    sa.Column('cin', sa.String(length=16), nullable=True),
+    sa.Column('affiliation_number', sa.String(length=16), nullable=True),
+    sa.Column('period', sa.Date(), nullable=True),
+    sa.Column('days_worked', sa.SmallInteger(), nullable=True),
+    sa.Column('gross_salary_cents', sa.BigInteger(), nullable=True),
+    sa.Column('phone', sa.String(length=32), nullable=True),
+    sa.Column('last_name', sa.String(length=100), nullable=True),
+    sa.Column('first_name', sa.String(length=100), nullable=True),
+    sa.Column('birth_date', sa.Date(), nullable=True),
+    sa.Column('grade', sa.String(length=100), nullable=True),
+    sa.Column('error_code', sa.String(length=40), nullable=True),
+    sa.Column('error_field', sa.String(length=40), nullable=True),
+    sa.Column('error_detail', sa.String(length=300), nullable=True),
+    sa.PrimaryKeyConstraint('declaration_id', 'row_number', name=op.f('pk_declaration_rows')),
+    schema='pensions'
+    )
+    op.create_index('ix_declaration_rows_errors', 'declaration_rows', ['declaration_id', 'row_number'], unique=False, schema='pensions', postgresql_where=sa.text('error_code IS NOT NULL'))
     op.create_table('declarations',
     sa.Column('id', sa.UUID(), nullable=False),
     sa.Column('employer_id', sa.UUID(), nullable=False),
@@ -125,25 +162,6 @@ def upgrade() -> None:
     schema='pensions'
     )
     op.create_index('ix_career_periods_affiliate', 'career_periods', ['affiliate_id', 'start_date'], unique=False, schema='pensions')
-    op.create_table('contribution_lines',
-    sa.Column('declaration_id', sa.UUID(), nullable=False),
-    sa.Column('affiliate_id', sa.UUID(), nullable=False),
-    sa.Column('row_number', sa.Integer(), nullable=False),
-    sa.Column('employer_id', sa.UUID(), nullable=False),
-    sa.Column('period', sa.Date(), nullable=False),
-    sa.Column('days_worked', sa.SmallInteger(), nullable=False),
-    sa.Column('gross_salary', sa.Numeric(precision=12, scale=2), nullable=False),
-    sa.Column('employee_contribution', sa.Numeric(precision=12, scale=2), nullable=False),
-    sa.Column('employer_contribution', sa.Numeric(precision=12, scale=2), nullable=False),
-    sa.Column('grade', sa.String(length=100), nullable=True),
-    sa.CheckConstraint('days_worked >= 0', name=op.f('ck_contribution_lines_days')),
-    sa.CheckConstraint('gross_salary >= 0', name=op.f('ck_contribution_lines_salary')),
-    sa.ForeignKeyConstraint(['affiliate_id'], ['pensions.affiliates.id'], name=op.f('fk_contribution_lines_affiliate_id_affiliates')),
-    sa.ForeignKeyConstraint(['declaration_id'], ['pensions.declarations.id'], name=op.f('fk_contribution_lines_declaration_id_declarations'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('declaration_id', 'affiliate_id', name=op.f('pk_contribution_lines')),
-    schema='pensions'
-    )
-    op.create_index('ix_contribution_lines_affiliate', 'contribution_lines', ['affiliate_id', 'period'], unique=False, schema='pensions')
     op.create_table('declaration_chunks',
     sa.Column('declaration_id', sa.UUID(), nullable=False),
     sa.Column('chunk_no', sa.Integer(), nullable=False),
@@ -159,27 +177,6 @@ def upgrade() -> None:
     schema='pensions'
     )
     op.create_index('ix_declaration_chunks_pending', 'declaration_chunks', ['declaration_id', 'chunk_no'], unique=False, schema='pensions', postgresql_where=sa.text("status = 'pending'"))
-    op.create_table('declaration_rows',
-    sa.Column('declaration_id', sa.UUID(), nullable=False),
-    sa.Column('row_number', sa.Integer(), nullable=False),
-    sa.Column('cin', sa.String(length=16), nullable=True),
-    sa.Column('affiliation_number', sa.String(length=16), nullable=True),
-    sa.Column('period', sa.Date(), nullable=True),
-    sa.Column('days_worked', sa.SmallInteger(), nullable=True),
-    sa.Column('gross_salary', sa.Numeric(precision=14, scale=2), nullable=True),
-    sa.Column('phone', sa.String(length=32), nullable=True),
-    sa.Column('last_name', sa.String(length=100), nullable=True),
-    sa.Column('first_name', sa.String(length=100), nullable=True),
-    sa.Column('birth_date', sa.Date(), nullable=True),
-    sa.Column('grade', sa.String(length=100), nullable=True),
-    sa.Column('error_code', sa.String(length=40), nullable=True),
-    sa.Column('error_field', sa.String(length=40), nullable=True),
-    sa.Column('error_detail', sa.String(length=300), nullable=True),
-    sa.ForeignKeyConstraint(['declaration_id'], ['pensions.declarations.id'], name=op.f('fk_declaration_rows_declaration_id_declarations'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('declaration_id', 'row_number', name=op.f('pk_declaration_rows')),
-    schema='pensions'
-    )
-    op.create_index('ix_declaration_rows_errors', 'declaration_rows', ['declaration_id', 'row_number'], unique=False, schema='pensions', postgresql_where=sa.text('error_code IS NOT NULL'))
     op.create_table('bank_account_audit',
     sa.Column('id', sa.BigInteger(), sa.Identity(always=False), nullable=False),
     sa.Column('affiliate_id', sa.UUID(), nullable=False),
@@ -224,12 +221,8 @@ def downgrade() -> None:
     op.drop_table('payments', schema='pensions')
     op.drop_index('ix_bank_account_audit_affiliate', table_name='bank_account_audit', schema='pensions')
     op.drop_table('bank_account_audit', schema='pensions')
-    op.drop_index('ix_declaration_rows_errors', table_name='declaration_rows', schema='pensions', postgresql_where=sa.text('error_code IS NOT NULL'))
-    op.drop_table('declaration_rows', schema='pensions')
     op.drop_index('ix_declaration_chunks_pending', table_name='declaration_chunks', schema='pensions', postgresql_where=sa.text("status = 'pending'"))
     op.drop_table('declaration_chunks', schema='pensions')
-    op.drop_index('ix_contribution_lines_affiliate', table_name='contribution_lines', schema='pensions')
-    op.drop_table('contribution_lines', schema='pensions')
     op.drop_index('ix_career_periods_affiliate', table_name='career_periods', schema='pensions')
     op.drop_table('career_periods', schema='pensions')
     op.drop_index('uq_bank_account_changes_pending', table_name='bank_account_changes', schema='pensions', postgresql_where=sa.text("status = 'pending'"))
@@ -241,6 +234,10 @@ def downgrade() -> None:
     op.drop_index('ix_declarations_unfinished', table_name='declarations', schema='pensions', postgresql_where=sa.text("status IN ('received', 'processing')"))
     op.drop_index('ix_declarations_employer', table_name='declarations', schema='pensions')
     op.drop_table('declarations', schema='pensions')
+    op.drop_index('ix_declaration_rows_errors', table_name='declaration_rows', schema='pensions', postgresql_where=sa.text('error_code IS NOT NULL'))
+    op.drop_table('declaration_rows', schema='pensions')
+    op.drop_index('ix_contribution_lines_affiliate', table_name='contribution_lines', schema='pensions')
+    op.drop_table('contribution_lines', schema='pensions')
     op.drop_index('ix_affiliates_retired', table_name='affiliates', schema='pensions', postgresql_where=sa.text("status = 'retired'"))
     op.drop_table('affiliates', schema='pensions')
     op.execute(sa.schema.DropSequence(sa.Sequence('affiliation_numbers', schema='pensions')))

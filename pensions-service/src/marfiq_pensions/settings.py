@@ -25,6 +25,8 @@ class PensionsSettings(MarfiqSettings):
     declaration_chunk_rows: int = Field(default=2_000, ge=1, le=50_000)
     # The declaration worker runs in every replica (chunks are claimed with SKIP LOCKED).
     declaration_worker_enabled: bool = True
+    # Chunks each replica processes at once (each on its own database connection).
+    declaration_concurrency: int = Field(default=2, ge=1, le=16)
     # How often an idle worker looks for work (a submission wakes it at once in-process).
     declaration_poll_s: float = Field(default=2.0, gt=0)
     # Months back a declaration may still be filed or corrected.

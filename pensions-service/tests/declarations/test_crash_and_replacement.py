@@ -13,10 +13,10 @@ from marfiq_pensions.declarations.worker import DeclarationWorker
 from marfiq_pensions.regimes import CATALOGUE
 
 
-def worker(service: Service, hook: object = None) -> DeclarationWorker:
+def worker(service: Service, hook: object = None, *, concurrency: int = 1) -> DeclarationWorker:
     return DeclarationWorker(
         service.database,
-        settings=service.settings,
+        settings=service.settings.model_copy(update={"declaration_concurrency": concurrency}),
         catalogue=CATALOGUE,
         clock=service.clock,
         after_chunk_writes=hook,  # type: ignore[arg-type]
@@ -42,8 +42,9 @@ async def test_a_processor_killed_half_way_and_restarted_yields_each_row_once(
         if seen == 4:
             raise RuntimeError("power cut")
 
-    with pytest.raises(RuntimeError, match="power cut"):
+    with pytest.raises(ExceptionGroup) as failed:
         await worker(service, crash_on_fourth).run_once()
+    assert failed.group_contains(RuntimeError, match="power cut")
     assert await service.scalar("SELECT count(*) FROM pensions.contribution_lines") == 1500
 
     # Second death: the worker's task is cancelled in the middle of a chunk.
@@ -61,8 +62,10 @@ async def test_a_processor_killed_half_way_and_restarted_yields_each_row_once(
     done = await service.scalar("SELECT count(*) FROM pensions.contribution_lines")
     assert done == 2000  # chunks 0-3 committed, chunk 4 rolled back with its task
 
-    # Restart: two workers finish what is left side by side.
-    await asyncio.gather(worker(service).run_once(), worker(service).run_once())
+    # Restart: two workers (as two replicas), two chunks at a time each, finish the rest.
+    await asyncio.gather(
+        worker(service, concurrency=2).run_once(), worker(service, concurrency=2).run_once()
+    )
 
     lines = await service.rows(
         "SELECT count(*) AS lines, count(DISTINCT row_number) AS rows, "

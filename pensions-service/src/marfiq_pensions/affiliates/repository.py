@@ -47,30 +47,30 @@ async def resolve(connection: Any, cins: Sequence[str], numbers: Sequence[str]) 
     )
 
 
-NewAffiliate = tuple[uuid.UUID, str, str | None, str | None, date | None, str | None]
+NewAffiliate = tuple[str, str | None, str | None, date | None, str | None]
 
 
 async def insert_new(
     connection: Any, people: Sequence[NewAffiliate], *, regime: str, now: datetime
 ) -> dict[str, tuple[uuid.UUID, str]]:
-    """Affiliate people (id, cin, last name, first name, birth date, phone) not yet known;
+    """Affiliate people (cin, last name, first name, birth date, phone) not yet known;
     the id and number of each CIN, whether this call or a concurrent one created it."""
     if not people:
         return {}
-    ids, cins, last_names, first_names, births, phones = (
+    cins, last_names, first_names, births, phones = (
         list(column) for column in zip(*people, strict=True)
     )
     created = await connection.fetch(
         """
         INSERT INTO pensions.affiliates (id, cin, last_name, first_name, birth_date, regime,
                                          phone, created_at, updated_at)
-        SELECT u.id, u.cin, u.last_name, u.first_name, u.birth_date, $7, u.phone, $8, $8
-        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::date[], $6::text[])
-             AS u(id, cin, last_name, first_name, birth_date, phone)
+        SELECT gen_random_uuid(), u.cin, u.last_name, u.first_name, u.birth_date, $6, u.phone,
+               $7, $7
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[])
+             AS u(cin, last_name, first_name, birth_date, phone)
         ON CONFLICT (cin) DO NOTHING
         RETURNING id, cin, affiliation_number
         """,
-        ids,
         cins,
         last_names,
         first_names,

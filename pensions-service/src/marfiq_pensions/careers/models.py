@@ -48,7 +48,12 @@ class CareerPeriod(Base):
 
 
 class ContributionLine(Base):
-    """One person's month in one declaration. Only lines of a declaration in force count."""
+    """One person's month in one declaration. Only lines of a declaration in force count.
+
+    No foreign keys: lines are written only by the declaration worker, from the declaration
+    it holds and the affiliates it just resolved, and a key check per row would cost more
+    than the rest of the insert.
+    """
 
     __tablename__ = "contribution_lines"
     __table_args__ = (
@@ -57,11 +62,11 @@ class ContributionLine(Base):
         Index("ix_contribution_lines_affiliate", "affiliate_id", "period"),
     )
 
-    declaration_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("declarations.id", ondelete="CASCADE"), primary_key=True
-    )
-    affiliate_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("affiliates.id"), primary_key=True)
-    row_number: Mapped[int] = mapped_column(Integer)
+    # Keyed by the row it came from: keys grow within a declaration, so inserts append. A
+    # person is on one row of a declaration at most (duplicates are refused on receipt).
+    declaration_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    row_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    affiliate_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     employer_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     period: Mapped[date] = mapped_column(Date)  # the month's first day
     days_worked: Mapped[int] = mapped_column(SmallInteger)

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -168,7 +167,7 @@ async def chunk_rows(connection: Any, chunk: Chunk) -> list[Any]:
     return list(
         await connection.fetch(
             """
-            SELECT row_number, cin, affiliation_number, days_worked, gross_salary, phone,
+            SELECT row_number, cin, affiliation_number, days_worked, gross_salary_cents, phone,
                    last_name, first_name, birth_date, grade
             FROM pensions.declaration_rows
             WHERE declaration_id = $1 AND row_number BETWEEN $2 AND $3 AND error_code IS NULL
@@ -212,13 +211,16 @@ async def refuse_rows(
     )
 
 
-LineValues = tuple[uuid.UUID, int, int, Decimal, Decimal, Decimal, str | None]
+# (affiliate, row, days, salary, employee share, employer share, grade), amounts in centimes.
+LineValues = tuple[uuid.UUID, int, int, int, int, int, str | None]
 
 
 async def insert_lines(connection: Any, chunk: Chunk, lines: Sequence[LineValues]) -> None:
-    """Contribution lines (affiliate, row, days, salary, employee, employer, grade).
+    """Contribution lines, amounts passed in centimes (integers encode far faster than
+    numeric) and stored as numeric.
 
-    A line already there (the same chunk redone) is left as it is.
+    No `ON CONFLICT` is needed: a chunk is written only by the worker holding its lock, in
+    the transaction that marks it done, so its lines exist once or not at all.
     """
     if not lines:
         return
@@ -230,11 +232,11 @@ async def insert_lines(connection: Any, chunk: Chunk, lines: Sequence[LineValues
         INSERT INTO pensions.contribution_lines (
             declaration_id, affiliate_id, row_number, employer_id, period, days_worked,
             gross_salary, employee_contribution, employer_contribution, grade)
-        SELECT $1, u.affiliate_id, u.n, $2, $3, u.days, u.salary, u.employee, u.employer, u.grade
-        FROM unnest($4::uuid[], $5::int[], $6::int2[], $7::numeric[], $8::numeric[],
-                    $9::numeric[], $10::text[])
+        SELECT $1, u.affiliate_id, u.n, $2, $3, u.days, u.salary / 100.0, u.employee / 100.0,
+               u.employer / 100.0, u.grade
+        FROM unnest($4::uuid[], $5::int[], $6::int2[], $7::bigint[], $8::bigint[],
+                    $9::bigint[], $10::text[])
              AS u(affiliate_id, n, days, salary, employee, employer, grade)
-        ON CONFLICT DO NOTHING
         """,
         chunk.declaration_id,
         chunk.employer_id,

@@ -12,7 +12,7 @@ import csv
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -59,7 +59,7 @@ STAGED_COLUMNS = (
     "affiliation_number",
     "period",
     "days_worked",
-    "gross_salary",
+    "gross_salary_cents",
     "phone",
     "last_name",
     "first_name",
@@ -77,6 +77,7 @@ _PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})(?:-[0-9]{2})?|([0-9]{2})/([0-9]{4})
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DAYS = re.compile(r"[0-9]{1,3}")
 _MOROCCAN_MOBILE = re.compile(r"(?:\+212|00212|0)([67][0-9]{8})")
+_PLAIN_AMOUNT = re.compile(r"([0-9]{1,7})(?:[.,]([0-9]{1,2}))?")  # below MAX_SALARY
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 CENT = Decimal("0.01")
 MAX_SALARY = Decimal("10000000")
@@ -92,6 +93,10 @@ class Context:
     this_month: date  # the current month's first day (Africa/Casablanca)
     max_days: int  # days a month can count under the declaration's regime
     employer_codes: frozenset[str]  # how rows may name the declaring employer (upper case)
+    month_text: str = field(init=False)  # the period as rows usually write it
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "month_text", f"{self.period:%Y-%m}")
 
 
 class RowRefused(Exception):
@@ -243,28 +248,34 @@ def check_row(
 
     `seen` maps each CIN and affiliation number met so far to its row, for duplicates.
     """
+    get = values.get
     try:
-        cin = _cin(values.get("cin"))
-        number_ = _affiliation_number(values.get("affiliation_number"))
-        period = _period(values.get("period"), context)
-        days = _days(values.get("days_worked"), context.max_days)
-        salary = _salary(values.get("gross_salary"))
-        phone = _phone(values.get("phone"))
-        last_name = _text(values.get("last_name"), "last_name")
-        first_name = _text(values.get("first_name"), "first_name")
-        birth_date = _birth_date(values.get("birth_date"), context)
-        grade = _text(values.get("grade"), "grade")
-        _employer(values.get("employer"), context)
-        for key, field in ((cin, "cin"), (number_, "affiliation_number")):
-            if key is not None:
-                earlier = seen.get(key)
-                if earlier is not None:
-                    raise RowRefused(
-                        RowError.DUPLICATE, field, f"{field} {key} is already on row {earlier}"
-                    )
-        seen[cin] = number
+        cin = _cin(get("cin"))
+        number_ = _affiliation_number(get("affiliation_number"))
+        period = _period(get("period"), context)
+        days = _days(get("days_worked"), context.max_days)
+        salary = _salary(get("gross_salary"))
+        # Optional columns are mostly empty: look at them only when they hold something.
+        phone = _phone(value) if (value := get("phone")) else None
+        last_name = _text(value, "last_name") if (value := get("last_name")) else None
+        first_name = _text(value, "first_name") if (value := get("first_name")) else None
+        birth_date = _birth_date(value, context) if (value := get("birth_date")) else None
+        grade = _text(value, "grade") if (value := get("grade")) else None
+        if value := get("employer"):
+            _employer(value, context)
+        earlier = seen.get(cin)
+        if earlier is not None:
+            raise RowRefused(RowError.DUPLICATE, "cin", f"cin {cin} is already on row {earlier}")
         if number_ is not None:
+            earlier = seen.get(number_)
+            if earlier is not None:
+                raise RowRefused(
+                    RowError.DUPLICATE,
+                    "affiliation_number",
+                    f"affiliation_number {number_} is already on row {earlier}",
+                )
             seen[number_] = number
+        seen[cin] = number
     except RowRefused as refusal:
         return _refused(context, number, values, refusal)
     return (
@@ -325,6 +336,10 @@ def _present(value: Any) -> str | None:
 
 
 def _cin(value: Any) -> str:
+    if isinstance(value, str):
+        cin = value.strip().upper()
+        if _CIN.fullmatch(cin):  # the common case
+            return cin
     text = _present(value)
     if text is None:
         raise RowRefused(RowError.MISSING, "cin", "cin is required")
@@ -361,6 +376,8 @@ def parse_month(text: str) -> date | None:
 
 
 def _period(value: Any, context: Context) -> date:
+    if value == context.month_text:  # the common case
+        return context.period
     text = _present(value)
     if text is None:
         return context.period
@@ -379,10 +396,10 @@ def _period(value: Any, context: Context) -> date:
 
 
 def _days(value: Any, max_days: int) -> int:
-    if isinstance(value, bool):
-        raise RowRefused(RowError.INVALID_DAYS, "days_worked", "days_worked is a number")
-    if isinstance(value, int):
+    if type(value) is int:
         days = value
+    elif isinstance(value, bool | int):
+        raise RowRefused(RowError.INVALID_DAYS, "days_worked", "days_worked is a number")
     else:
         text = _present(value)
         if text is None:
@@ -399,10 +416,16 @@ def _days(value: Any, max_days: int) -> int:
     return days
 
 
-def _salary(value: Any) -> Decimal:
+def _salary(value: Any) -> int:
+    """The gross salary in centimes."""
+    if isinstance(value, str):
+        match = _PLAIN_AMOUNT.fullmatch(value)
+        if match is not None:  # the common case, without a Decimal
+            units, cents = match.groups()
+            return int(units) * 100 + (int(cents.ljust(2, "0")) if cents else 0)
     if isinstance(value, bool):
         raise RowRefused(RowError.INVALID_SALARY, "gross_salary", "gross_salary is an amount")
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         text = repr(value)
     else:
         present = _present(value)
@@ -433,7 +456,7 @@ def _salary(value: Any) -> Decimal:
             "gross_salary",
             f"{text[:20]} is not an amount below {MAX_SALARY} with at most 2 decimals",
         )
-    return amount.quantize(CENT)
+    return int(amount * 100)
 
 
 def normalize_phone(text: str) -> str | None:

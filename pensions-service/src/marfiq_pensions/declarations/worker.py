@@ -9,6 +9,7 @@ the month's previous declaration of the same employer at once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -45,6 +46,9 @@ async def process_chunk(
 ) -> Chunk | None:
     """Claim the oldest pending chunk and process it; None when no chunk is free."""
     connection = await driver_connection(session)
+    # Not waiting for the WAL flush is safe here: a chunk whose commit is lost in a crash
+    # is still pending, and is done again whole.
+    await connection.execute("SET LOCAL synchronous_commit = off")
     chunk = await repository.claim_chunk(connection)
     if chunk is None:
         return None
@@ -81,17 +85,14 @@ async def process_chunk(
             )
         if new_phone:
             contacts.append((row["cin"], phone, person["affiliation_number"]))
+    # Rows are locked in CIN (then id) order, so that two chunks creating or updating the
+    # same people concurrently wait for each other instead of deadlocking.
+    newcomers.sort(key=lambda row: row["cin"])
+    updates.sort(key=lambda update: update[0])
     created = await affiliates.insert_new(
         connection,
         [
-            (
-                uuid.uuid4(),
-                row["cin"],
-                row["last_name"],
-                row["first_name"],
-                row["birth_date"],
-                row["phone"],
-            )
+            (row["cin"], row["last_name"], row["first_name"], row["birth_date"], row["phone"])
             for row in newcomers
         ],
         regime=chunk.regime,
@@ -150,15 +151,16 @@ def _lines(
 ) -> list[LineValues]:
     """Contribution lines at the regime's rates for the month (one computation per salary)."""
     regime = catalogue.regime(RegimeCode(chunk.regime))
-    shares: dict[Decimal, tuple[Decimal, Decimal]] = {}
+    shares: dict[int, tuple[int, int]] = {}
     lines: list[LineValues] = []
     for row, affiliate_id in matched:
-        salary = row["gross_salary"]
-        share = shares.get(salary)
+        cents = row["gross_salary_cents"]
+        share = shares.get(cents)
         if share is None:
-            share = shares[salary] = tuple(contribution(regime, salary, chunk.period))
+            paid = contribution(regime, Decimal(cents).scaleb(-2), chunk.period)
+            share = shares[cents] = (int(paid.employee * 100), int(paid.employer * 100))
         lines.append(
-            (affiliate_id, row["row_number"], row["days_worked"], salary, *share, row["grade"])
+            (affiliate_id, row["row_number"], row["days_worked"], cents, *share, row["grade"])
         )
     return lines
 
@@ -207,6 +209,7 @@ class DeclarationWorker:
         self._catalogue = catalogue
         self._clock = clock
         self._hook = after_chunk_writes
+        self._concurrency = settings.declaration_concurrency
         self.loop = Loop(
             "pensions-declarations", self.run_once, interval_s=settings.declaration_poll_s
         )
@@ -223,11 +226,19 @@ class DeclarationWorker:
         async with self._database.sessionmaker() as session, session.begin():
             return await put_next_in_force(session, now=self._clock())
 
-    async def run_once(self) -> bool:
-        """Every free chunk, then every declaration left complete; whether any work was done."""
+    async def _drain(self) -> bool:
         worked = False
         while await self.process_one_chunk() is not None:
             worked = True
+        return worked
+
+    async def run_once(self) -> bool:
+        """Every free chunk, `concurrency` at a time, then every declaration left complete;
+        whether any work was done."""
+        # A task group: when one drain fails, the others are cancelled (and roll back) too.
+        async with asyncio.TaskGroup() as group:
+            drains = [group.create_task(self._drain()) for _ in range(self._concurrency)]
+        worked = any(drain.result() for drain in drains)
         while (declaration_id := await self.put_one_in_force()) is not None:
             log.info("declaration in force", extra={"declaration_id": str(declaration_id)})
             worked = True
