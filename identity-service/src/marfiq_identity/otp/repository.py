@@ -20,7 +20,6 @@ from sqlalchemy import (
     case,
     cast,
     delete,
-    exists,
     func,
     literal,
     null,
@@ -113,24 +112,60 @@ async def send_state(
 
 @dataclass(frozen=True, slots=True)
 class ProofState:
-    """The contact's account, and where its failure counts stand."""
+    """The contact's account (a snapshot, not attached to the session), where its failure
+    counts stand, and the CIN an authority ties to the contact, if any."""
 
     holder: Account | None
     throttled_until: datetime | None
     has_failures: bool
+    authoritative_cin: str | None
+
+
+_ACCOUNT_COLUMNS = (
+    "id",
+    "kind",
+    "phone",
+    "email",
+    "language",
+    "cin",
+    "administration_id",
+    "roles",
+    "created_at",
+    "updated_at",
+    "disabled_at",
+)
+_PROOF_STATE = """
+WITH holder AS (
+    SELECT id, kind, phone, email, language, cin, administration_id, roles, created_at,
+        updated_at, disabled_at
+    FROM identity.accounts WHERE $COLUMN = $1::text
+),
+failures AS (
+    SELECT throttled_until FROM identity.otp_failure_counts
+    WHERE subject IN ('contact:' || $1::text, 'account:' || (SELECT id::text FROM holder))
+)
+SELECT holder.*,
+    (SELECT max(throttled_until) FROM failures) AS throttled_until,
+    EXISTS (SELECT 1 FROM failures) AS has_failures,
+    (SELECT cin FROM identity.authoritative_contacts WHERE contact = $1::text) AS registry_cin
+FROM (SELECT 1) AS one LEFT JOIN holder ON true
+"""
+_PROOF_STATE_SQL = {
+    column: _PROOF_STATE.replace("$COLUMN", column) for column in ("phone", "email")
+}
 
 
 async def proof_state(session: AsyncSession, *, contact: str) -> ProofState:
-    """The contact's account and its failure counts, in one round trip."""
-    statement = _with_holder(
-        contact,
-        select(func.max(OtpFailureCount.throttled_until))
-        .where(_failures_of(contact))
-        .scalar_subquery(),
-        exists().where(_failures_of(contact)),
+    """Everything answering a code decides on, in one round trip. The authoritative CIN is
+    read here rather than by the assurance feature only to save that round trip."""
+    column = "phone" if contact.startswith("+") else "email"
+    row = await (await driver(session)).fetchrow(_PROOF_STATE_SQL[column], contact)
+    holder = None
+    if row["id"] is not None:
+        holder = Account(**{name: row[name] for name in _ACCOUNT_COLUMNS})
+    return ProofState(
+        holder, row["throttled_until"], bool(row["has_failures"]), row["registry_cin"]
     )
-    row = (await session.execute(statement)).one()
-    return ProofState(row[0], row[1], bool(row[2]))
 
 
 @dataclass(frozen=True, slots=True)

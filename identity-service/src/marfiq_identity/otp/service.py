@@ -155,6 +155,7 @@ class CodeProven:
 
     challenge: SpentTry
     holder: Account | None
+    authoritative_cin: str | None
 
 
 async def prove_code(
@@ -213,7 +214,7 @@ async def prove_code(
     await repository.consume(session, challenge.id, now=now)
     if state.has_failures:
         await repository.clear_failures(session, subjects)
-    return CodeProven(challenge=challenge, holder=holder)
+    return CodeProven(challenge=challenge, holder=holder, authoritative_cin=state.authoritative_cin)
 
 
 async def prune(session: AsyncSession, *, settings: IdentitySettings, now: datetime) -> None:
@@ -252,6 +253,7 @@ async def sign_in_with_code(
         session,
         contact=challenge.destination,
         account=proven.holder,
+        authoritative_cin=proven.authoritative_cin,
         language=challenge.language,  # type: ignore[arg-type]
         now=now,
     )

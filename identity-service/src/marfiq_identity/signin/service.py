@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from marfiq_identity.accounts import repository as accounts
 from marfiq_identity.accounts.models import Account, AccountKind
 from marfiq_identity.accounts.service import create_account
-from marfiq_identity.assurance import repository as assurance
 from marfiq_identity.otp.errors import AccountDisabled
 from marfiq_identity.otp.repository import lock_key
 from marfiq_shared.auth import Acr
@@ -53,14 +52,16 @@ async def account_for_contact(
     *,
     contact: str,
     account: Account | None,
+    authoritative_cin: str | None,
     language: Language,
     now: datetime,
 ) -> SignedIn:
     """The account a verified code on `contact` signs in to, created on first sign-in.
 
-    `account` is the one already found for `contact` (the caller holds the contact's lock).
+    `account` is a snapshot of the one found for `contact` and `authoritative_cin` the CIN
+    an authority ties to it (the caller holds the contact's lock and read both).
     """
-    cin = await assurance.cin_of_contact(session, contact)
+    cin = authoritative_cin
     if cin is None:
         if account is not None:
             return SignedIn(_usable(account), "low")
@@ -95,9 +96,11 @@ async def account_for_contact(
     if account.cin == cin:
         return SignedIn(account, "substantial")
     if account.cin is None and holder is None:
-        account.cin = cin
-        account.updated_at = now
-        return SignedIn(account, "substantial")
+        stored = await accounts.get_for_update(session, account.id)
+        assert stored is not None
+        stored.cin = cin
+        stored.updated_at = now
+        return SignedIn(stored, "substantial")
     # The registry names someone other than the person this account proved to be (or
     # that CIN is proven on another account): prove nothing, let an agent sort it out.
     log.warning(
