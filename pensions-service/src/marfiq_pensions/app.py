@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from marfiq_pensions import models  # noqa: F401  (every table on the metadata)
+from marfiq_pensions.affiliates import api as affiliates_api
+from marfiq_pensions.careers import api as careers_api
 from marfiq_pensions.db import inbox, metadata, outbox
 from marfiq_pensions.declarations import api as declarations_api
 from marfiq_pensions.declarations.worker import DeclarationWorker
@@ -55,13 +57,15 @@ def create_app(
         metadata=metadata,
         outbox=outbox,
         inbox=inbox,
-        routers=[declarations_api.router],
+        routers=[affiliates_api.router, careers_api.router, declarations_api.router],
         subscriptions=SUBSCRIPTIONS,
         on_startup=[start_workers],
         on_shutdown=[stop_workers],
         description="The pension file online: employers' declarations, careers and "
         "contributions, simulations, bank account, payments and certificates.",
         openapi_tags=[
+            {"name": "affiliation", "description": "The citizen's own pension file"},
+            {"name": "career", "description": "Periods, contributions and simulations"},
             {"name": "declarations", "description": "Employers' monthly wage declarations"},
         ],
     )

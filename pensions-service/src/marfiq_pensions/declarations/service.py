@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marfiq_pensions.careers.build import DAYS_PER_MONTH
 from marfiq_pensions.db import administrations
 from marfiq_pensions.declarations import repository
 from marfiq_pensions.declarations.errors import (
@@ -48,8 +49,6 @@ from marfiq_shared.i18n import translate
 from marfiq_shared.pagination import InvalidCursor, decode_cursor, encode_cursor
 from marfiq_shared.problems import ValidationFailed
 
-# Days a month counts: the general regime's 26 working days; public payroll counts 30.
-MAX_DAYS = {RegimeCode.GENERAL: 26, RegimeCode.CIVIL: 30}
 ERRORS_INLINE = 100
 
 
@@ -112,7 +111,7 @@ async def submit(
         declaration_id=declaration_id,
         period=period,
         this_month=this_month,
-        max_days=MAX_DAYS[regime],
+        max_days=DAYS_PER_MONTH[regime],
         employer_codes=frozenset({str(employer["code"]).upper(), str(employer_id).upper()}),
     )
     if source_format == "json":

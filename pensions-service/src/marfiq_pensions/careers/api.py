@@ -1,0 +1,46 @@
+"""Routes of the citizen's career: periods, contribution lines, simulations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from marfiq_pensions.affiliates.access import MyFile
+from marfiq_pensions.careers import service
+from marfiq_pensions.careers.schemas import (
+    CareerRead,
+    ContributionPage,
+    EstimateRead,
+    SimulationCreate,
+)
+from marfiq_pensions.dependencies import Now, Regimes
+from marfiq_shared.db import Session
+from marfiq_shared.pagination import Cursor, Limit
+
+router = APIRouter(prefix="/v1/pensions/me", tags=["career"])
+
+
+@router.get("/career", response_model=CareerRead)
+async def my_career(holder: MyFile, session: Session) -> CareerRead:
+    """Periods of service with their salaries and contributions, oldest first."""
+    return await service.career_of(session, affiliate=holder.affiliate)
+
+
+@router.get("/contributions", response_model=ContributionPage)
+async def my_contributions(
+    holder: MyFile, session: Session, limit: Limit = 50, cursor: Cursor = None
+) -> ContributionPage:
+    """Monthly contribution lines declared by employers, newest first."""
+    return await service.contributions_of(
+        session, affiliate=holder.affiliate, cursor=cursor, limit=limit
+    )
+
+
+@router.post("/simulations", response_model=EstimateRead)
+async def simulate_my_pension(
+    data: SimulationCreate, holder: MyFile, session: Session, regimes: Regimes, now: Now
+) -> EstimateRead:
+    """Estimate the monthly pension for a retirement date, on the caller's own career, with
+    its breakdown (years counted, reference salary, rate per period)."""
+    return await service.simulation(
+        session, affiliate=holder.affiliate, data=data, catalogue=regimes, now=now
+    )
