@@ -125,3 +125,37 @@ async def test_a_provider_hiccup_is_retried(identity: Identity, status: int) -> 
     assert requested.status_code == 202
     assert code_in(await identity.received_text("+212661000004"))
     assert identity.sms.calls == 3  # type: ignore[union-attr]
+
+
+async def test_codes_are_never_logged_in_provider_mode(
+    identity: Identity, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    identity.sms.fail_next(400)  # type: ignore[union-attr]  # a refused message is logged
+    await identity.request_code("+212661000005")
+    await identity.app.state.postman.drain()
+    requested = await identity.request_code("+212661000006")
+    code = await identity.code_for("+212661000006")
+    await identity.verify(requested.json()["challenge_id"], code)
+
+    assert "delivery failed" in caplog.text
+    assert code not in caplog.text
+    assert code not in capsys.readouterr().out
+
+
+async def test_console_notifier_prints_one_line_with_the_code(
+    database_url: str, clean: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from identity_support import make_settings, started
+
+    async with started(make_settings(database_url, notifier="console")) as embedded:
+        requested = await embedded.request_code("+212661000007")
+        await embedded.app.state.postman.drain()
+
+    lines = [line for line in capsys.readouterr().out.splitlines() if "+212661000007" in line]
+    assert requested.status_code == 202
+    assert len(lines) == 1
+    assert lines[0].startswith("[marfiq sms] to +212661000007: ")
+    assert code_in(lines[0])
