@@ -1,0 +1,412 @@
+"""Correspondence: submissions per second with a 1 MB attachment through the gateway, and
+the resident memory of the correspondence process during 20 concurrent 50 MB uploads.
+
+Run: `.venv/bin/python bench/bench_correspondence.py [--duration 15] [--connections 16]`.
+
+Distributed mode, as an operator runs it, on a throwaway database of the local Postgres and
+(when it answers) a uniquely named exchange on the local RabbitMQ: identity, correspondence
+and the gateway each in their own uvicorn process (uvloop, httptools, access log off).
+Tokens are real: citizens are created in identity's tables and sessions opened with
+identity's own code and signing key; the gateway and the service verify them against
+identity's JWKS. The load generator is aiohttp in this process (multipart uploads are
+beyond wrk's scripting).
+
+1. Submissions: `--connections` concurrent clients for `--duration` seconds; one submission
+   is `POST /v1/files` (a 1 MB PDF, streamed, sniffed, hashed) then `POST /v1/correspondence`
+   naming it, all through the gateway to one administration (its register is the one lock
+   every filing there takes). Every answer must be 201. Target: >= 100 submissions/s.
+2. Memory: 20 clients upload a 50 MB PDF each at the same time (generated chunk by chunk,
+   never whole in memory here either); the correspondence process's RSS is sampled every
+   20 ms from /proc. Target: growth over the idle RSS < 100 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY_SECRET = "bench-key-encryption-secret-not-for-production"
+PARTS = ("identity", "correspondence", "gateway")
+MIB = 1024 * 1024
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _connect(url: str) -> Any:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    return await asyncpg.connect(
+        make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+
+
+async def prepare_database(admin_url: str) -> tuple[str, uuid.UUID]:
+    """A migrated throwaway database with one administration in identity and the replica."""
+    from marfiq.distributed import migrate_all
+    from marfiq_identity.administrations.models import AdministrationKind
+    from marfiq_identity.administrations.schemas import AdministrationCreate
+    from marfiq_identity.administrations.service import add_if_absent
+    from marfiq_identity.db import SCHEMA, outbox
+    from marfiq_shared.db import Database
+    from marfiq_shared.testing import create_database
+
+    url = await create_database(admin_url, prefix="marfiq_bench_correspondence")
+    await asyncio.to_thread(migrate_all, url)
+    administration = uuid.uuid4()
+    database = Database(url, schema=SCHEMA, source="identity-service", outbox=outbox)
+    try:
+        async with database.sessionmaker() as session, session.begin():
+            data = AdministrationCreate(
+                code="MEF",
+                name_ar="وزارة الاقتصاد والمالية",
+                name_fr="Ministère de l'Économie et des Finances",
+                kind=AdministrationKind.ministry,
+            )
+            await add_if_absent(session, data=data, administration_id=administration)
+    finally:
+        await database.dispose()
+    # The replica is filled from identity's events when the platform runs; here it is
+    # written at once so the bench does not wait for the bus.
+    connection = await _connect(url)
+    try:
+        await connection.execute(
+            "INSERT INTO correspondence.administrations (id, code, name_ar, name_fr, kind, "
+            "parent_id, active, version, updated_at) VALUES ($1, 'MEF', "
+            "'وزارة الاقتصاد والمالية', 'Ministère de l''Économie et des Finances', "
+            "'ministry', NULL, true, 1, now()) ON CONFLICT DO NOTHING",
+            administration,
+        )
+    finally:
+        await connection.close()
+    return url, administration
+
+
+async def mint_tokens(url: str, env: dict[str, str], *, citizens: int) -> list[str]:
+    """Real access tokens of `citizens` new citizens, signed with identity's current key."""
+    from marfiq_identity.accounts.models import AccountKind
+    from marfiq_identity.accounts.service import create_account
+    from marfiq_identity.db import SCHEMA, outbox
+    from marfiq_identity.keys.service import KeyRing
+    from marfiq_identity.settings import IdentitySettings
+    from marfiq_identity.tokens.service import start_session
+    from marfiq_shared.db import Database
+
+    settings = IdentitySettings(
+        database_url=url,
+        key_encryption_secret=env["IDENTITY_KEY_ENCRYPTION_SECRET"],
+        marfiq_issuer=env["MARFIQ_ISSUER"],
+    )
+    database = Database(url, schema=SCHEMA, source="identity-service", outbox=outbox)
+    tokens: list[str] = []
+    try:
+        keyring = KeyRing(settings)
+        await keyring.refresh(database)
+        async with database.sessionmaker() as session, session.begin():
+            now = datetime.now(UTC)
+            for n in range(citizens):
+                account = await create_account(
+                    session, kind=AccountKind.citizen, phone=f"+21266{n:07d}", language="fr"
+                )
+                issued = await start_session(
+                    session,
+                    account=account,
+                    acr="low",
+                    amr=("otp",),
+                    keyring=keyring,
+                    settings=settings,
+                    now=now,
+                )
+                tokens.append(issued.access_token)
+    finally:
+        await database.dispose()
+    return tokens
+
+
+def broker_url() -> str | None:
+    """The local RabbitMQ when it answers; otherwise each process uses in-process events."""
+    from urllib.parse import urlsplit
+
+    from marfiq_shared.testing import amqp_test_url
+
+    url = amqp_test_url()
+    parsed = urlsplit(url)
+    try:
+        socket.create_connection((parsed.hostname, parsed.port or 5672), timeout=1).close()
+    except OSError:
+        return None
+    return url
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: process exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not ready after {timeout} s")
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def pdf_of(size: int) -> bytes:
+    head = b"%PDF-1.7\n% bench attachment\n"
+    return head + b"0" * (size - len(head) - 6) + b"\n%%EOF"
+
+
+async def submissions(
+    gateway: str,
+    tokens: list[str],
+    administration: uuid.UUID,
+    *,
+    connections: int,
+    duration: float,
+) -> dict[str, float]:
+    """Upload + file, by `connections` clients, for `duration` seconds."""
+    import aiohttp
+
+    attachment = pdf_of(MIB)
+    done = 0
+    failures: list[str] = []
+    latencies: list[float] = []
+    stop_at = time.monotonic() + duration
+
+    async def client(index: int, session: aiohttp.ClientSession) -> None:
+        nonlocal done
+        n = index
+        while time.monotonic() < stop_at:
+            token = tokens[n % len(tokens)]
+            n += connections
+            headers = {"Authorization": f"Bearer {token}"}
+            started = time.perf_counter()
+            form = aiohttp.FormData()
+            form.add_field("file", attachment, filename="piece.pdf", content_type="application/pdf")
+            async with session.post(f"{gateway}/v1/files", data=form, headers=headers) as up:
+                if up.status != 201:
+                    failures.append(f"upload {up.status} {(await up.text())[:200]}")
+                    continue
+                file_id = (await up.json())["file_id"]
+            body = {
+                "recipient_administration_id": str(administration),
+                "subject": f"Demande n° {n}",
+                "body": "Je vous prie de bien vouloir trouver ci-joint ma demande. طلب",
+                "file_ids": [file_id],
+            }
+            async with session.post(
+                f"{gateway}/v1/correspondence", json=body, headers=headers
+            ) as filed:
+                if filed.status != 201:
+                    failures.append(f"file {filed.status} {(await filed.text())[:200]}")
+                    continue
+                await filed.read()
+            latencies.append(time.perf_counter() - started)
+            done += 1
+
+    connector = aiohttp.TCPConnector(limit=connections)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        began = time.perf_counter()
+        await asyncio.gather(*(client(i, session) for i in range(connections)))
+        elapsed = time.perf_counter() - began
+    if failures:
+        raise RuntimeError(f"{len(failures)} failed submissions, first: {failures[0]}")
+    latencies.sort()
+    return {
+        "submissions": done,
+        "per_second": done / elapsed,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+    }
+
+
+async def big_uploads(
+    gateway: str, tokens: list[str], pid: int, *, clients: int, size: int
+) -> dict[str, float]:
+    """`clients` uploads of `size` bytes at once; the service's RSS sampled meanwhile."""
+    import aiohttp
+
+    boundary = "marfiqbench" + uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    chunk = b"0" * (256 * 1024)
+
+    async def body() -> Any:
+        yield head + b"%PDF-1.7\n"
+        sent = 9
+        while sent < size - 6:
+            piece = chunk[: min(len(chunk), size - 6 - sent)]
+            yield piece
+            sent += len(piece)
+        yield b"\n%%EOF" + tail
+
+    baseline = rss_bytes(pid)
+    peak = baseline
+    sampling = True
+
+    async def sample() -> None:
+        nonlocal peak
+        while sampling:
+            peak = max(peak, rss_bytes(pid))
+            await asyncio.sleep(0.02)
+
+    async def upload(index: int, session: aiohttp.ClientSession) -> int:
+        headers = {
+            "Authorization": f"Bearer {tokens[index % len(tokens)]}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Content-Length": str(len(head) + size + len(tail)),
+        }
+        async with session.post(f"{gateway}/v1/files", data=body(), headers=headers) as answer:
+            if answer.status != 201:
+                raise RuntimeError(f"upload {answer.status}: {(await answer.text())[:300]}")
+            return int((await answer.json())["size"])
+
+    sampler = asyncio.create_task(sample())
+    began = time.perf_counter()
+    timeout = aiohttp.ClientTimeout(total=300)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        sizes = await asyncio.gather(*(upload(i, session) for i in range(clients)))
+    elapsed = time.perf_counter() - began
+    sampling = False
+    await sampler
+    assert all(stored == size for stored in sizes), sizes
+    return {
+        "baseline_mb": baseline / MIB,
+        "peak_mb": peak / MIB,
+        "growth_mb": (peak - baseline) / MIB,
+        "seconds": elapsed,
+        "mb_per_second": clients * size / MIB / elapsed,
+    }
+
+
+async def run(args: argparse.Namespace) -> None:
+    from marfiq.distributed import platform_env, start_process
+    from marfiq_shared.testing import drop_database, postgres_admin_url
+
+    admin_url = postgres_admin_url()
+    amqp = broker_url()
+    run_id = uuid.uuid4().hex[:8]
+    print(
+        f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f} before start; "
+        f"events on {'RabbitMQ' if amqp else 'in-process transports (no broker answered)'}; "
+        "load generator: aiohttp in this process; path: client -> gateway -> correspondence",
+        flush=True,
+    )
+    database_url, administration = await prepare_database(admin_url)
+    ports = {
+        part: _free_port()
+        for part in ("gateway", "identity", "correspondence", "complaints", "pensions")
+    }
+    scratch = Path(tempfile.mkdtemp(prefix="marfiq-bench-correspondence-"))
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "MARFIQ_"))}
+    base |= {
+        "DATABASE_URL": database_url,
+        "IDENTITY_KEY_ENCRYPTION_SECRET": KEY_SECRET,
+        "LOG_LEVEL": "WARNING",
+        "EVENT_EXCHANGE": f"marfiq.bench.{run_id}",
+        "EVENT_QUEUE_PREFIX": f"bench-{run_id}-",
+        "CORRESPONDENCE_STORAGE_URL": str(scratch / "files"),
+        "CORRESPONDENCE_PKI_DIR": str(scratch / "pki"),
+        "CORRESPONDENCE_FILE_MAX_BYTES": str(64 * MIB),
+        "CORRESPONDENCE_MAX_BODY_BYTES": str(65 * MIB),
+        "CORRESPONDENCE_DATABASE_POOL_SIZE": str(args.pool),
+        "GATEWAY_MAX_BODY_BYTES": str(65 * MIB),
+        "GATEWAY_READ_TIMEOUT_S": "120",
+    }
+    if amqp:
+        base["AMQP_URL"] = amqp
+    else:
+        base.pop("AMQP_URL", None)
+    env = platform_env(base, ports)
+    if not amqp:
+        env.pop("AMQP_URL", None)
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        for part in PARTS:
+            processes[part] = start_process(part, env, ports[part])
+            probe = "/livez" if part == "gateway" else "/readyz"
+            wait_ready(f"http://127.0.0.1:{ports[part]}{probe}", processes[part])
+        gateway = f"http://127.0.0.1:{ports['gateway']}"
+        tokens = await mint_tokens(database_url, env, citizens=args.citizens)
+        pid = processes["correspondence"].pid
+
+        await submissions(gateway, tokens, administration, connections=4, duration=2)  # warm-up
+        result = await submissions(
+            gateway,
+            tokens,
+            administration,
+            connections=args.connections,
+            duration=args.duration,
+        )
+        print(
+            f"submissions with a 1 MB attachment (upload + filing), {args.connections} "
+            f"clients x {args.duration:.0f} s: {result['per_second']:.1f}/s "
+            f"({result['submissions']:.0f} in all; p50 {result['p50_ms']:.0f} ms, "
+            f"p99 {result['p99_ms']:.0f} ms) - target >= 100/s",
+            flush=True,
+        )
+        memory = await big_uploads(gateway, tokens, pid, clients=20, size=50 * 1000 * 1000)
+        print(
+            f"20 concurrent 50 MB uploads: correspondence RSS {memory['baseline_mb']:.0f} MiB "
+            f"idle -> {memory['peak_mb']:.0f} MiB peak, growth {memory['growth_mb']:.1f} MiB "
+            f"({memory['seconds']:.1f} s, {memory['mb_per_second']:.0f} MiB/s) - "
+            "target < 100 MiB",
+            flush=True,
+        )
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        shutil.rmtree(scratch, ignore_errors=True)
+        await drop_database(admin_url, database_url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--citizens", type=int, default=200)
+    parser.add_argument("--pool", type=int, default=10)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT / "src"))
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
