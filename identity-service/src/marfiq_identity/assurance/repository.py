@@ -22,14 +22,13 @@ async def register_contact(
     session: AsyncSession, *, contact: str, cin: str, source: str, registered_at: datetime
 ) -> None:
     """Insert or move a contact to `cin`, unless a later registration is already held."""
-    table = AuthoritativeContact.__table__
-    statement = insert(table).values(
+    statement = insert(AuthoritativeContact).values(
         contact=contact, cin=cin, source=source, registered_at=registered_at
     )
     statement = statement.on_conflict_do_update(
-        index_elements=[table.c.contact],
+        index_elements=[AuthoritativeContact.contact],
         set_={"cin": cin, "source": source, "registered_at": registered_at},
-        where=table.c.registered_at <= registered_at,
+        where=AuthoritativeContact.registered_at <= registered_at,
     )
     await session.execute(statement)
 

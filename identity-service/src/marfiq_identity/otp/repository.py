@@ -264,19 +264,19 @@ async def record_failure(
 ) -> None:
     """Count one more consecutive failure for each subject (restarting stale counts);
     reaching `limit` throttles the subject until `throttled_until`."""
-    table = OtpFailureCount.__table__
     first = {"failures": 1, "last_failure_at": now}
     rows = [
         {"subject": subject, **first, "throttled_until": throttled_until if limit <= 1 else None}
         for subject in subjects
     ]
     # In ON CONFLICT DO UPDATE the table's columns are the row already stored.
-    failures = case((table.c.last_failure_at < stale_before, 1), else_=table.c.failures + 1)
+    stored = OtpFailureCount
+    failures = case((stored.last_failure_at < stale_before, 1), else_=stored.failures + 1)
     statement = (
-        insert(table)
+        insert(OtpFailureCount)
         .values(rows)
         .on_conflict_do_update(
-            index_elements=[table.c.subject],
+            index_elements=[stored.subject],
             set_={
                 "failures": failures,
                 "last_failure_at": now,
