@@ -37,7 +37,6 @@ from marfiq_correspondence.correspondence.schemas import (
 )
 from marfiq_correspondence.documents import service as registry
 from marfiq_correspondence.files import repository as files
-from marfiq_correspondence.files.models import StoredFile
 from marfiq_correspondence.registers.numbers import Register, take_number
 from marfiq_correspondence.settings import CorrespondenceSettings
 from marfiq_shared.pagination import InvalidCursor, decode_cursor, encode_cursor
@@ -69,20 +68,30 @@ def sender_label(values: Mapping[str, Any], sender_administration: Mapping[str, 
     return f"{name} (CIN {cin})" if cin else name
 
 
-def file_lines(stored: Sequence[StoredFile]) -> list[dict[str, Any]]:
+def file_lines(stored: Sequence[Any]) -> list[dict[str, Any]]:
     return [{"name": item.filename, "sha256": item.sha256, "size": item.size} for item in stored]
 
 
-async def usable_files(
-    session: AsyncSession, *, viewer: Viewer, file_ids: Sequence[uuid.UUID], limit: int
-) -> Sequence[StoredFile]:
-    """The caller's unattached files named by `file_ids`, locked; 422 if any is not."""
+async def attach_files(
+    session: AsyncSession,
+    *,
+    viewer: Viewer,
+    file_ids: Sequence[uuid.UUID],
+    limit: int,
+    now: datetime,
+) -> Sequence[Any]:
+    """Attach the caller's unattached files named by `file_ids` (in that order); 422 if
+    any is not one (the transaction then rolls the others back)."""
     if len(file_ids) > limit:
         raise FilesUnusable("file_ids", f"at most {limit} files", max_files=limit)
     if not file_ids:
         return []
-    found = await files.usable(
-        session, file_ids, owner_sub=viewer.sub, administration_id=viewer.administration_id
+    found = await files.attach(
+        session,
+        file_ids,
+        owner_sub=viewer.sub,
+        administration_id=viewer.administration_id,
+        at=now,
     )
     if len(found) != len(file_ids):
         missing = sorted(str(id_) for id_ in set(file_ids) - {item.id for item in found})
@@ -236,8 +245,12 @@ async def submit(
         sender_administration = await repository.administration(session, viewer.administration_id)
         if sender_administration is None:
             raise RecipientUnknown("administration", "your administration is not in the directory")
-    stored = await usable_files(
-        session, viewer=viewer, file_ids=data.file_ids, limit=settings.files_per_correspondence
+    stored = await attach_files(
+        session,
+        viewer=viewer,
+        file_ids=data.file_ids,
+        limit=settings.files_per_correspondence,
+        now=now,
     )
     correspondence_id = uuid.uuid4()
     if sender_administration is not None:
@@ -257,8 +270,6 @@ async def submit(
         "subject": data.subject,
         "body": data.body,
     }
-    if stored:
-        await files.mark_attached(session, [item.id for item in stored], now)
     documents = [
         {
             "id": uuid.uuid4(),

@@ -26,11 +26,11 @@ from marfiq_correspondence.correspondence.lifecycle import (
 )
 from marfiq_correspondence.correspondence.models import Correspondence
 from marfiq_correspondence.correspondence.service import (
+    attach_files,
     file_lines,
     party_of,
     register,
     sender_label,
-    usable_files,
 )
 from marfiq_correspondence.documents import service as registry
 from marfiq_correspondence.documents.models import IssuedDocument
@@ -188,10 +188,13 @@ async def add_documents(
         session, viewer=viewer, correspondence_id=correspondence_id, action=Action.ADD_DOCUMENTS
     )
     present = len(await repository.file_links(session, row.id))
-    stored = await usable_files(
-        session, viewer=viewer, file_ids=file_ids, limit=settings.files_per_correspondence - present
+    stored = await attach_files(
+        session,
+        viewer=viewer,
+        file_ids=file_ids,
+        limit=settings.files_per_correspondence - present,
+        now=now,
     )
-    await files.mark_attached(session, [item.id for item in stored], now)
     await repository.add_documents(
         session,
         [
@@ -355,8 +358,12 @@ async def answer(
         session, viewer=viewer, correspondence_id=correspondence_id, action=Action.ANSWER
     )
     administration = await repository.administration(session, row.administration_id)
-    stored = await usable_files(
-        session, viewer=viewer, file_ids=file_ids, limit=settings.files_per_correspondence
+    stored = await attach_files(
+        session,
+        viewer=viewer,
+        file_ids=file_ids,
+        limit=settings.files_per_correspondence,
+        now=now,
     )
     sender_administration = None
     if row.sender_administration_id is not None:
@@ -392,7 +399,6 @@ async def answer(
         content=content,
         now=now,
     )
-    await files.mark_attached(session, [item.id for item in stored], now)
     documents = [
         {
             "id": uuid.uuid4(),

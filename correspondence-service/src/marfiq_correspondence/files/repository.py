@@ -18,29 +18,27 @@ async def add(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(insert(StoredFile).values(**values))
 
 
-async def usable(
+async def attach(
     session: AsyncSession,
     ids: Sequence[uuid.UUID],
     *,
     owner_sub: str,
     administration_id: uuid.UUID | None,
-) -> Sequence[StoredFile]:
-    """Those of `ids` the caller may attach (theirs, or their administration's, and not yet
-    attached), locked so that two letters cannot take the same file."""
+    at: datetime,
+) -> Sequence[Any]:
+    """Mark attached those of `ids` the caller may attach (theirs, or their
+    administration's, and not attached yet) and return them; one statement, and the row
+    locks it takes keep two letters from taking the same file."""
     owned = StoredFile.owner_sub == owner_sub
     if administration_id is not None:
         owned = or_(owned, StoredFile.owner_administration_id == administration_id)
     statement = (
-        select(StoredFile)
+        update(StoredFile)
         .where(StoredFile.id.in_(ids), owned, StoredFile.attached_at.is_(None))
-        .order_by(StoredFile.created_at, StoredFile.id)
-        .with_for_update()
+        .values(attached_at=at)
+        .returning(StoredFile.id, StoredFile.filename, StoredFile.sha256, StoredFile.size)
     )
-    return (await session.scalars(statement)).all()
-
-
-async def mark_attached(session: AsyncSession, ids: Sequence[uuid.UUID], at: datetime) -> None:
-    await session.execute(update(StoredFile).where(StoredFile.id.in_(ids)).values(attached_at=at))
+    return (await session.execute(statement)).all()
 
 
 async def get(session: AsyncSession, file_id: uuid.UUID) -> StoredFile | None:
