@@ -7,14 +7,17 @@ tests read codes exactly where a person would: in the text that reached them.
 from __future__ import annotations
 
 import asyncio
+import datetime
+import ipaddress
 import re
+import ssl
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
 from aiohttp import web
-from aiosmtpd.smtp import SMTP, Envelope
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
 
 CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
@@ -76,18 +79,45 @@ class SmsGateway:
 
 @dataclass
 class MailServer:
-    """An SMTP server (aiosmtpd) keeping every message it accepted."""
+    """An SMTP server (aiosmtpd) keeping every message it accepted.
+
+    With `tls`, it offers STARTTLS and requires it (and then a login), or, with
+    `implicit_tls`, speaks TLS from the first byte (SMTPS).
+    """
 
     received: list[EmailMessage] = field(default_factory=list)
     port: int = 0
+    tls: ssl.SSLContext | None = None
+    implicit_tls: bool = False
+    logins: list[tuple[bytes, bytes]] = field(default_factory=list)
     _server: asyncio.Server | None = None
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+
+        def protocol() -> SMTP:
+            if self.tls is None:
+                return SMTP(self, hostname="mail.test")
+            return SMTP(
+                self,
+                hostname="mail.test",
+                tls_context=None if self.implicit_tls else self.tls,
+                require_starttls=not self.implicit_tls,
+                auth_required=True,
+                auth_require_tls=not self.implicit_tls,
+                authenticator=self._authenticate,
+            )
+
         self._server = await loop.create_server(
-            lambda: SMTP(self, hostname="mail.test"), "127.0.0.1", 0
+            protocol, "127.0.0.1", 0, ssl=self.tls if self.implicit_tls else None
         )
         self.port = self._server.sockets[0].getsockname()[1]
+
+    def _authenticate(
+        self, server: SMTP, session: SmtpSession, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        self.logins.append((data.login, data.password))
+        return AuthResult(success=data.login == b"relay-user" and data.password == b"relay-pass")
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -130,3 +160,43 @@ def code_in(text: str) -> str:
     match = CODE.search(text)
     assert match is not None, "no code in the message"
     return match.group(1)
+
+
+def self_signed_tls(folder: Any) -> tuple[ssl.SSLContext, str]:
+    """A server TLS context for 127.0.0.1 and the path of its certificate (the client's CA)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mail.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path = folder / "relay.pem"
+    key_path = folder / "relay.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_path, key_path)
+    return context, str(cert_path)

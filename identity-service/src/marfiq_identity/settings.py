@@ -86,6 +86,8 @@ class IdentitySettings(MarfiqSettings):
     smtp_security: SmtpSecurity = "starttls"
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
+    # CA certificates (PEM) to verify the relay with, when it is not signed by a public CA.
+    smtp_ca_file: str | None = None
     smtp_sender: str = "Marfiq <no-reply@marfiq.ma>"
     smtp_timeout_s: float = Field(default=10.0, gt=0)
     # Tries per message (1 = no retry) and the first back-off, doubled at each retry.

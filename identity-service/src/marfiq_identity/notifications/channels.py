@@ -165,6 +165,7 @@ class SmtpSender:
                 start_tls=settings.smtp_security == "starttls",
                 username=settings.smtp_username,
                 password=password,
+                cert_bundle=settings.smtp_ca_file,
                 timeout=settings.smtp_timeout_s,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
