@@ -150,3 +150,23 @@ async def test_a_supervisor_manages_only_their_own_clients(identity: Identity) -
     assert (
         await client_credentials(identity, created["client_id"], created["client_secret"])
     ).status_code == 200
+
+
+async def test_bad_client_input_is_refused(identity: Identity) -> None:
+    cnss = await create_administration(identity, "CNSS")
+    admin = bearer(await identity.admin_token())
+    for body in (
+        {"name": "ok", "scopes": []},
+        {"name": "ok", "scopes": ["NOT A SCOPE"]},
+        {"name": "bad\x00name", "scopes": ["pensions:declare"]},
+        {"name": "x" * 500, "scopes": ["pensions:declare"]},
+        {"name": "ok", "scopes": ["a:b"] * 50},
+    ):
+        answer = await identity.client.post(
+            f"/v1/administrations/{cnss}/clients", json=body, headers=admin
+        )
+        assert answer.status_code == 422, body
+    unknown = await identity.client.post(
+        f"/v1/administrations/{cnss}/clients/not-a-client-id/secret", headers=admin
+    )
+    assert unknown.status_code == 422

@@ -84,3 +84,31 @@ async def test_unsupported_grant_and_missing_fields(identity: Identity) -> None:
     assert empty.status_code == 422
     assert no_token.status_code == 400
     assert as_json.status_code == 422
+
+
+async def test_oversized_and_garbage_token_requests_are_4xx(identity: Identity) -> None:
+    answers = [
+        await identity.client.post(
+            "/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": "x" * 5000}
+        ),
+        await identity.client.post("/v1/auth/token", data={"grant_type": "g" * 500}),
+        await identity.client.post(
+            "/v1/auth/token",
+            data={"grant_type": "client_credentials"},
+            headers={"Authorization": "Basic " + "A" * 5000},
+        ),
+        await identity.client.post(
+            "/v1/auth/token",
+            content=b"\xff\xfe\x00garbage",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        ),
+        await identity.client.post(
+            "/v1/auth/token",
+            data={"grant_type": "client_credentials"},
+            headers={"Authorization": "Basic Og=="},  # ":" — no client id
+        ),
+    ]
+
+    for answer in answers:
+        assert 400 <= answer.status_code < 500, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
