@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -38,7 +38,7 @@ from marfiq_shared.pagination import Cursor, Limit
 
 router = APIRouter(prefix="/v1/correspondence", tags=["correspondence"])
 
-PDF_ANSWER = {200: {"content": {"application/pdf": {}}}}
+PDF_ANSWER: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}}}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CorrespondenceCreated)

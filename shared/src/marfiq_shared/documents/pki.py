@@ -129,7 +129,7 @@ class PlatformPki:
         if cert_path.exists() and key_path.exists():
             cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
             key = _load_key(key_path)
-            if cert.public_key().public_numbers() != key.public_key().public_numbers():
+            if not _matches(cert, key):
                 raise PkiError(f"{key_path} does not match {cert_path}")
             return cert, key
         if cert_path.exists() or key_path.exists():
@@ -201,7 +201,7 @@ class PlatformPki:
             return None
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
         key = _load_key(key_path)
-        if cert.public_key().public_numbers() != key.public_key().public_numbers():
+        if not _matches(cert, key):
             raise PkiError(f"{key_path} does not match {cert_path}")
         if cert.issuer != ca_cert.subject:
             return None  # issued by an authority since replaced: issue again
@@ -255,7 +255,7 @@ class PlatformPki:
             )
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
             .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), False
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
             )
             .sign(ca_key, hashes.SHA256())
         )
@@ -286,6 +286,13 @@ def _now() -> dt.datetime:
 
 def _fresh(cert: x509.Certificate) -> bool:
     return cert.not_valid_after_utc - _now() > RENEW_BEFORE
+
+
+def _matches(cert: x509.Certificate, key: ec.EllipticCurvePrivateKey) -> bool:
+    """Whether `key` is the private half of the certificate's public key."""
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    der = serialization.Encoding.DER
+    return cert.public_key().public_bytes(der, spki) == key.public_key().public_bytes(der, spki)
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
