@@ -4,6 +4,7 @@ thread, a hop that costs more than these lookups themselves."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Annotated
@@ -72,9 +73,18 @@ async def _client_address(request: Request) -> str:
     return client_address(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
 
 
+async def _device(request: Request) -> str | None:
+    """A digest naming the device: its X-Device-Id (the app's install id), else User-Agent."""
+    raw = request.headers.get("x-device-id") or request.headers.get("user-agent")
+    if not raw:
+        return None
+    return hashlib.sha256(raw[:512].encode()).hexdigest()[:32]
+
+
 Settings = Annotated[IdentitySettings, Depends(_settings)]
 Keys = Annotated[KeyRing, Depends(_keyring)]
 Db = Annotated[Database, Depends(_database)]
 Post = Annotated[Postman, Depends(_postman)]
 Hasher = Annotated[CodeHasher, Depends(_hasher)]
 ClientAddress = Annotated[str, Depends(_client_address)]
+Device = Annotated[str | None, Depends(_device)]

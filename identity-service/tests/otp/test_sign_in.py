@@ -159,3 +159,25 @@ async def test_console_notifier_prints_one_line_with_the_code(
     assert len(lines) == 1
     assert lines[0].startswith("[marfiq sms] to +212661000007: ")
     assert code_in(lines[0])
+
+
+async def test_a_sign_in_from_a_new_device_is_told_to_the_person(
+    identity: Identity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(identity.settings, "otp_resend_cooldown_s", 0)
+    phone = "+212661000008"
+    await identity.sign_in(phone, **{"X-Device-Id": "phone-of-amina"})
+    await identity.sign_in(phone, **{"X-Device-Id": "phone-of-amina"})
+    assert identity.delivered_to(phone) == 2  # two codes, no notice
+
+    await identity.sign_in(phone, **{"X-Device-Id": "somebody-else"})
+
+    notice = await identity.received_text(phone, count=4)
+    assert "nouvel appareil" in notice
+    assert not code_in_text(notice)
+
+
+def code_in_text(text: str) -> bool:
+    import re
+
+    return re.search(r"(?<!\d)\d{6}(?!\d)", text) is not None

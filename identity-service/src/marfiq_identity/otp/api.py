@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
-from marfiq_identity.dependencies import ClientAddress, Db, Hasher, Keys, Post, Settings
+from marfiq_identity.dependencies import (
+    ClientAddress,
+    Db,
+    Device,
+    Hasher,
+    Keys,
+    Post,
+    Settings,
+)
 from marfiq_identity.otp import service
 from marfiq_identity.otp.errors import ChannelUnavailable
 from marfiq_identity.otp.schemas import OtpChallengeRead, OtpRequest, OtpVerify
@@ -56,11 +64,13 @@ async def verify_code(
     settings: Settings,
     hasher: Hasher,
     keyring: Keys,
+    device: Device,
+    request: Request,
     response: Response,
 ) -> TokenResponse:
     """Answer a code: tokens for the account of that contact (created on first sign-in)."""
     no_store(response)
-    return await in_transaction(
+    tokens = await in_transaction(
         database,
         lambda session: service.sign_in_with_code(
             session,
@@ -69,5 +79,9 @@ async def verify_code(
             settings=settings,
             hasher=hasher,
             keyring=keyring,
+            device=device,
         ),
     )
+    # A new-device notice may be waiting: send it now rather than at the next poll.
+    request.app.state.delivery_worker.wake()
+    return tokens

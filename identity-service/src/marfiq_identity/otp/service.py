@@ -30,7 +30,7 @@ from marfiq_identity.otp.errors import (
 )
 from marfiq_identity.otp.repository import SpentTry
 from marfiq_identity.settings import IdentitySettings
-from marfiq_identity.signin.service import account_for_contact
+from marfiq_identity.signin.service import account_for_contact, tell_if_new_device
 from marfiq_identity.tokens.schemas import TokenResponse
 from marfiq_identity.tokens.service import start_session
 from marfiq_shared.settings import Language
@@ -235,9 +235,11 @@ async def sign_in_with_code(
     settings: IdentitySettings,
     hasher: CodeHasher,
     keyring: KeyRing,
+    device: str | None = None,
     now: datetime | None = None,
 ) -> TokenResponse:
-    """Verify a sign-in code and open a session; the first sign-in creates a citizen."""
+    """Verify a sign-in code and open a session; the first sign-in creates a citizen, a
+    sign-in from a new device is told to the person."""
     now = now or datetime.now(UTC)
     proven = await prove_code(
         session,
@@ -257,6 +259,7 @@ async def sign_in_with_code(
         language=challenge.language,  # type: ignore[arg-type]
         now=now,
     )
+    await tell_if_new_device(session, signed_in=signed_in, device=device, now=now)
     return await start_session(
         session,
         account=signed_in.account,
@@ -265,4 +268,5 @@ async def sign_in_with_code(
         keyring=keyring,
         settings=settings,
         now=now,
+        device=device,
     )

@@ -8,11 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from marfiq_identity.dependencies import Db, Keys, Settings
+from marfiq_identity.dependencies import Db, Device, Keys, Settings
 from marfiq_identity.eid.schemas import EidChallengeRead, EidVerify, encode_base64
 from marfiq_identity.eid.service import verify_eid
 from marfiq_identity.eid.trust import TrustList
 from marfiq_identity.signin import eid
+from marfiq_identity.signin.service import tell_if_new_device
 from marfiq_identity.tokens.schemas import TokenResponse, no_store
 from marfiq_identity.tokens.service import session_is_active, start_session
 from marfiq_shared.auth import TokenVerifier, bearer_token
@@ -65,6 +66,8 @@ async def verify(
     keyring: Keys,
     trust: Trust,
     linking: Linking,
+    device: Device,
+    request: Request,
     response: Response,
 ) -> TokenResponse:
     """Check the card (Passive and Active Authentication, expiry) and sign its holder in at
@@ -84,7 +87,8 @@ async def verify(
             linking=linking,
             now=now,
         )
-        return await start_session(
+        await tell_if_new_device(session, signed_in=signed_in, device=device, now=now)
+        tokens = await start_session(
             session,
             account=signed_in.account,
             acr="high",
@@ -92,4 +96,7 @@ async def verify(
             keyring=keyring,
             settings=settings,
             now=now,
+            device=device,
         )
+    request.app.state.delivery_worker.wake()
+    return tokens

@@ -16,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from marfiq_identity.accounts import repository as accounts
 from marfiq_identity.accounts.models import Account, AccountKind
 from marfiq_identity.accounts.service import create_account
+from marfiq_identity.notifications.service import queue_notice
 from marfiq_identity.otp.errors import AccountDisabled
 from marfiq_identity.otp.repository import lock_key
+from marfiq_identity.tokens import repository as tokens
 from marfiq_shared.auth import Acr
 from marfiq_shared.settings import Language
 
@@ -108,3 +110,19 @@ async def account_for_contact(
         extra={"account_id": str(account.id)},
     )
     return SignedIn(account, "low")
+
+
+async def tell_if_new_device(
+    session: AsyncSession, *, signed_in: SignedIn, device: str | None, now: datetime
+) -> None:
+    """Someone signs in to an account from a device it never used: tell the person on their
+    channels, so that a code read over their shoulder does not go unnoticed."""
+    if device is None or signed_in.created:
+        return
+    before, known = await tokens.device_seen(
+        session, account_id=signed_in.account.id, device=device
+    )
+    if before and not known:
+        await queue_notice(
+            session, account=signed_in.account, kind="identity.new_sign_in", params={}, now=now
+        )

@@ -28,6 +28,9 @@ class AuthSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_reason: Mapped[str | None] = mapped_column(String(32))
+    # A digest of the device that signed in (its X-Device-Id, else its User-Agent), to tell
+    # the person when a sign-in comes from a device never seen before.
+    device: Mapped[str | None] = mapped_column(String(64))
 
 
 class RefreshToken(Base):

@@ -57,8 +57,8 @@ async def active_sessions_of(
 
 _INSERT_SESSION_WITH_TOKEN = """
 WITH opened AS (
-    INSERT INTO identity.sessions (id, account_id, acr, amr, created_at, expires_at)
-    VALUES ($1, $2, $3, $4, $5, $6)
+    INSERT INTO identity.sessions (id, account_id, acr, amr, created_at, expires_at, device)
+    VALUES ($1, $2, $3, $4, $5, $6, $9)
 )
 INSERT INTO identity.refresh_tokens (id, session_id, token_hash, created_at, expires_at)
 VALUES ($7, $1, $8, $5, $6)
@@ -80,4 +80,18 @@ async def insert_session_with_token(
         auth_session.expires_at,
         token_id,
         token_hash,
+        auth_session.device,
     )
+
+
+async def device_seen(
+    session: AsyncSession, *, account_id: uuid.UUID, device: str
+) -> tuple[bool, bool]:
+    """Whether the account ever signed in before, and ever from `device`."""
+    row = await (await driver(session)).fetchrow(
+        "SELECT count(*) > 0, coalesce(bool_or(device = $2), false) "
+        "FROM identity.sessions WHERE account_id = $1",
+        account_id,
+        device,
+    )
+    return bool(row[0]), bool(row[1])

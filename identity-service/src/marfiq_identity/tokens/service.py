@@ -155,6 +155,7 @@ async def start_session(
     keyring: KeyRing,
     settings: IdentitySettings,
     now: datetime | None = None,
+    device: str | None = None,
 ) -> TokenResponse:
     """Open a session for a signed-in account and issue its first tokens."""
     now = now or datetime.now(UTC)
@@ -167,6 +168,7 @@ async def start_session(
         expires_at=now + timedelta(seconds=settings.refresh_token_ttl_s),
         revoked_at=None,
         revoked_reason=None,
+        device=device,
     )
     refresh_token = new_refresh_token()
     await repository.insert_session_with_token(
