@@ -498,9 +498,21 @@ def example_secrets() -> list[dict[str, Any]]:
     return documents
 
 
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (the SQL, the definitions) as readable literal blocks."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
 def dump(documents: list[dict[str, Any]]) -> str:
     return HEADER + "---\n".join(
-        yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+        yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
         for document in documents
     )
 
