@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -94,8 +95,6 @@ async def create_administration(
     parent_code: str | None = None,
 ) -> str:
     """Add an administration (its `identity.administration.created` event rides along)."""
-    from pydantic import ValidationError
-
     from marfiq_identity.administrations import repository
     from marfiq_identity.administrations.schemas import AdministrationCreate
     from marfiq_identity.administrations.service import create_administration as create
@@ -107,8 +106,14 @@ async def create_administration(
             if parent_id is None:
                 raise OperatorError(f"no administration has the code {parent_code}")
         try:
-            data = AdministrationCreate(
-                code=code, name_fr=name_fr, name_ar=name_ar, kind=kind, parent_id=parent_id
+            data = AdministrationCreate.model_validate(
+                {
+                    "code": code,
+                    "name_fr": name_fr,
+                    "name_ar": name_ar,
+                    "kind": kind,
+                    "parent_id": parent_id,
+                }
             )
         except ValidationError as error:
             raise OperatorError(_invalid(error)) from None
@@ -128,8 +133,6 @@ async def create_client(
     database_url: str, *, administration_code: str, name: str, scopes: list[str]
 ) -> CreatedClient:
     """Register a partner client of an administration; the clear secret exists only here."""
-    from pydantic import ValidationError
-
     from marfiq_identity.administrations import repository
     from marfiq_identity.clients.schemas import ClientCreate
     from marfiq_identity.clients.service import create_client as create
@@ -168,9 +171,8 @@ async def rotate_keys(*, revoke_previous: bool) -> str:
         raise OperatorError(f"{problem.code}: {problem}") from None
 
 
-def _invalid(error: Exception) -> str:
-    errors = getattr(error, "errors", lambda: [])()
-    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors) or str(error)
+def _invalid(error: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
 
 
 # ---------------------------------------------------------------- outbox lag
