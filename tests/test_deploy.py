@@ -147,6 +147,8 @@ def test_every_part_has_a_hardened_deployment_with_probes_and_resources(part: st
     deployment = objects("Deployment")[part]
     pod = deployment["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
+    # Otherwise the Service `gateway` injects GATEWAY_PORT=tcp://…, a setting of the gateway.
+    assert pod["enableServiceLinks"] is False
     assert pod["securityContext"]["runAsUser"] != 0
     (container,) = pod["containers"]
     assert container["livenessProbe"]["httpGet"]["path"] == "/livez"

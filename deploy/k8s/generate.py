@@ -270,6 +270,9 @@ def deployment(part: Part) -> dict[str, Any]:
                 },
                 "spec": {
                     "automountServiceAccountToken": False,
+                    # Service links would inject GATEWAY_PORT=tcp://… for the Service named
+                    # gateway, which GatewaySettings reads as its port, and fails on.
+                    "enableServiceLinks": False,
                     "terminationGracePeriodSeconds": 40,
                     "securityContext": POD_SECURITY,
                     "topologySpreadConstraints": [
@@ -357,6 +360,7 @@ def job_pod(
     return {
         "restartPolicy": "OnFailure",
         "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
         "securityContext": POD_SECURITY,
         "containers": [container],
         "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}, *(extra_volumes or [])],
