@@ -55,10 +55,12 @@ CLOCK_EVENTS: Mapping[str, type[ComplaintEvent]] = {
     "escalated": ComplaintEscalated,
 }
 
-# Steps the citizen is told about; the rest they did themselves or are internal.
+# Steps the citizen is told about; the rest they did themselves or are internal. Filing is
+# not among them: the app shows the tracking number in the answer to the filing itself, and
+# the administration's acknowledgement is the receipt that matters (sending one more
+# message per filing would cost the busiest path a second outbox row and a notification).
 CITIZEN_TOLD = frozenset(
     {
-        Action.SUBMIT,
         Action.ACKNOWLEDGE,
         Action.ANSWER,
         Action.REDIRECT,

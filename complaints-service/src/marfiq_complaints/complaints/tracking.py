@@ -32,7 +32,8 @@ def check_character(payload: str) -> str:
 
 def new_tracking_number(year: int) -> str:
     """A fresh random number for a request filed in `year` (uniqueness is the caller's)."""
-    random = "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_CHARS))
+    bits = secrets.randbits(5 * RANDOM_CHARS)
+    random = "".join(ALPHABET[(bits >> (5 * n)) & 31] for n in range(RANDOM_CHARS))
     check = check_character(f"{year:04d}{random}")
     body = random + check
     return f"{PREFIX}-{year:04d}-{body[:5]}-{body[5:]}"

@@ -1,0 +1,699 @@
+"""Complaints: submissions per second through the gateway, and the p99 latency of an agent's
+queue page and of the public statistics with 1,000,000 complaints in the table.
+
+Run: `.venv/bin/python bench/bench_complaints.py [--rows 1000000] [--duration 10]`.
+
+Distributed mode, as an operator runs it, on a throwaway database of the local Postgres and
+(when it answers) a uniquely named exchange on the local RabbitMQ: identity, complaints and
+the gateway each in their own uvicorn process (uvloop, httptools, access log off). Tokens are
+real: accounts are created in identity's tables and sessions opened with identity's own code
+and signing key, exactly as a sign-in leaves them; the gateway and the service verify them
+against identity's JWKS. The load generator is `wrk` (one thread) with a Lua script that
+rotates citizens and administrations; without `wrk` the script stops and says so.
+
+1. Submissions: `POST /v1/complaints` through the gateway, `--connections` concurrent
+   connections for `--duration` seconds, each request a different citizen and
+   administration in turn; then the same straight to the service, for comparison. Every
+   answer must be 201. Each round also prints the CPU each process (and the Postgres
+   backends of the bench database) spent per submission, read from /proc: on a shared
+   machine that figure holds when the rate depends on the neighbours. Target: >= 500/s.
+2. `--rows` complaints are bulk-loaded in batches of `INSERT … SELECT generate_series`
+   (not through the API), with the monthly statistics they imply; then VACUUM ANALYZE.
+3. Latency: one connection, sequential requests for `--latency-duration` seconds each,
+   through the gateway with real tokens: the queue page of an agent of the largest
+   administration (newest first, 50 items), its second page by cursor, filtered by status,
+   by overdue; the public statistics (12 and 24 months, 50 administrations a page).
+   Target: p99 < 50 ms at 1,000,000 rows.
+
+The deadline scheduler is switched off in the complaints process so that the figures are
+those of the requests alone; the load average is printed with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY_SECRET = "bench-key-encryption-secret-not-for-production"
+PARTS = ("identity", "complaints", "gateway")
+
+SUBMIT_LUA = r"""
+local tokens, admins, n = {}, {}, 0
+init = function(args)
+  for line in io.lines(args[1]) do tokens[#tokens + 1] = line end
+  for line in io.lines(args[2]) do admins[#admins + 1] = line end
+end
+request = function()
+  n = n + 1
+  local body = '{"administration_id":"' .. admins[(n % #admins) + 1] .. '",' ..
+    '"kind":"complaint","subject":"Réclamation de charge ' .. n .. '",' ..
+    '"description":"Le guichet a refusé mon dossier sans motif écrit. شكاية رقم ' .. n .. '"}'
+  return wrk.format("POST", "/v1/complaints", {
+    ["Authorization"] = "Bearer " .. tokens[(n % #tokens) + 1],
+    ["Content-Type"] = "application/json",
+  }, body)
+end
+"""
+
+
+# --- platform -------------------------------------------------------------------------------
+
+
+async def prepare_database(admin_url: str, administrations: int) -> tuple[str, list[uuid.UUID]]:
+    """A migrated throwaway database with `administrations` in identity and the replica."""
+    from marfiq.distributed import migrate_all
+    from marfiq_identity.administrations.models import AdministrationKind
+    from marfiq_identity.administrations.schemas import AdministrationCreate
+    from marfiq_identity.administrations.service import add_if_absent
+    from marfiq_identity.db import SCHEMA, outbox
+    from marfiq_shared.db import Database
+    from marfiq_shared.testing import create_database
+
+    url = await create_database(admin_url, prefix="marfiq_bench_complaints")
+    await asyncio.to_thread(migrate_all, url)
+    ids = [uuid.uuid4() for _ in range(administrations)]
+    database = Database(url, schema=SCHEMA, source="identity-service", outbox=outbox)
+    try:
+        async with database.sessionmaker() as session, session.begin():
+            for number, id_ in enumerate(ids):
+                data = AdministrationCreate(
+                    code=f"ADM-{number:04d}",
+                    name_ar=f"إدارة رقم {number}",
+                    name_fr=f"Administration n° {number}",
+                    kind=AdministrationKind.commune,
+                )
+                await add_if_absent(session, data=data, administration_id=id_)
+    finally:
+        await database.dispose()
+    # The complaints replica is filled from identity's events when the platform runs; here
+    # it is written at once so the bench does not wait for the bus.
+    connection = await _connect(url)
+    try:
+        await connection.executemany(
+            "INSERT INTO complaints.administrations (id, code, name_ar, name_fr, kind, "
+            "parent_id, active, version, updated_at) "
+            "VALUES ($1, $2, $3, $4, 'commune', NULL, true, 1, now()) ON CONFLICT DO NOTHING",
+            [
+                (id_, f"ADM-{n:04d}", f"إدارة رقم {n}", f"Administration n° {n}")
+                for n, id_ in enumerate(ids)
+            ],
+        )
+    finally:
+        await connection.close()
+    return url, ids
+
+
+async def _connect(url: str) -> Any:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    return await asyncpg.connect(
+        make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+
+
+async def mint_tokens(
+    url: str, env: dict[str, str], *, citizens: int, agent_of: uuid.UUID
+) -> tuple[list[str], str]:
+    """Real access tokens: `citizens` citizens and one agent of `agent_of`."""
+    from marfiq_identity.accounts.models import AccountKind
+    from marfiq_identity.accounts.service import create_account
+    from marfiq_identity.db import SCHEMA, outbox
+    from marfiq_identity.keys.service import KeyRing
+    from marfiq_identity.settings import IdentitySettings
+    from marfiq_identity.tokens.service import start_session
+    from marfiq_shared.db import Database
+
+    settings = IdentitySettings(
+        database_url=url,
+        key_encryption_secret=env["IDENTITY_KEY_ENCRYPTION_SECRET"],
+        marfiq_issuer=env["MARFIQ_ISSUER"],
+    )
+    database = Database(url, schema=SCHEMA, source="identity-service", outbox=outbox)
+    tokens: list[str] = []
+    try:
+        keyring = KeyRing(settings)
+        await keyring.refresh(database)
+        async with database.sessionmaker() as session, session.begin():
+            accounts = [
+                await create_account(
+                    session, kind=AccountKind.citizen, phone=f"+21266{n:07d}", language="fr"
+                )
+                for n in range(citizens)
+            ]
+            agent = await create_account(
+                session,
+                kind=AccountKind.agent,
+                email="bench-agent@marfiq.ma",
+                administration_id=agent_of,
+            )
+            now = datetime.now(UTC)
+            for account in [*accounts, agent]:
+                issued = await start_session(
+                    session,
+                    account=account,
+                    acr="low",
+                    amr=("otp",),
+                    keyring=keyring,
+                    settings=settings,
+                    now=now,
+                )
+                tokens.append(issued.access_token)
+    finally:
+        await database.dispose()
+    return tokens[:-1], tokens[-1]
+
+
+def broker_url() -> str | None:
+    """The local RabbitMQ when it answers; otherwise each process uses in-process events."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from marfiq_shared.testing import amqp_test_url
+
+    url = amqp_test_url()
+    parsed = urlsplit(url)
+    try:
+        socket.create_connection((parsed.hostname, parsed.port or 5672), timeout=1).close()
+    except OSError:
+        return None
+    return url
+
+
+async def delete_broker_objects(amqp_url: str, exchange: str, prefix: str) -> None:
+    import aio_pika
+
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        for service in ("identity-service", "complaints-service"):
+            base = f"{prefix}{service}"
+            for name in (base, f"{base}.dlq", *(f"{base}.retry.{n}" for n in range(1, 6))):
+                try:
+                    await channel.queue_delete(name)
+                except aio_pika.exceptions.AMQPError:
+                    channel = await connection.channel()
+        for name in (exchange, f"{exchange}.retry", f"{exchange}.dlx"):
+            try:
+                await channel.exchange_delete(name)
+            except aio_pika.exceptions.AMQPError:
+                channel = await connection.channel()
+
+
+# --- bulk load ------------------------------------------------------------------------------
+
+BULK_INSERT = """
+INSERT INTO complaints.complaints (
+    id, tracking_number, kind, status, owner_sub, administration_id, subject, description,
+    urgent, created_at, received_at, updated_at, due_ack_at, due_answer_at, assignee_id,
+    acknowledged_at, answer, answered_at, first_answered_at, answer_count, reopen_until,
+    closed_at, ack_overdue_at, answer_overdue_at, overdue_since, version)
+SELECT
+    gen_random_uuid(),
+    'PLT-BULK-' || lpad(g::text, 10, '0'),
+    (ARRAY['complaint', 'complaint', 'complaint', 'observation', 'suggestion',
+           'information_request'])[1 + g % 6],
+    s.status,
+    'bulk-citizen-' || (g % 200000),
+    a.id,
+    (ARRAY['Retard de délivrance', 'Coupure d''eau', 'شكاية بخصوص الطريق',
+           'Accueil au guichet', 'طلب الحصول على معلومات', 'Facture contestée'])[1 + g % 6]
+        || ' n° ' || g,
+    'Description de la réclamation numéro ' || g || '. وصف الشكاية رقم ' || g
+        || '. Le citoyen attend une réponse de l''administration.',
+    false,
+    t.created, t.created, t.created,
+    t.created + interval '15 days', t.created + interval '60 days',
+    CASE WHEN s.status IN ('assigned', 'answered', 'closed', 'reopened')
+         THEN 'bulk-agent-' || (g % 50) END,
+    CASE WHEN s.status NOT IN ('submitted', 'rejected') THEN t.created + interval '3 days' END,
+    CASE WHEN s.answered THEN 'Réponse de l''administration.' END,
+    CASE WHEN s.answered THEN t.created + make_interval(days => d.days) END,
+    CASE WHEN s.answered THEN t.created + make_interval(days => d.days) END,
+    CASE WHEN s.answered THEN 1 ELSE 0 END,
+    CASE WHEN s.status = 'answered' THEN t.created + make_interval(days => d.days + 30) END,
+    CASE WHEN s.status IN ('closed', 'rejected') THEN t.created + interval '70 days' END,
+    NULL,
+    CASE WHEN s.overdue THEN t.created + interval '61 days' END,
+    CASE WHEN s.overdue THEN t.created + interval '61 days' END,
+    3
+FROM generate_series($1::bigint, $2::bigint) AS g
+CROSS JOIN LATERAL (
+    -- A few administrations receive most complaints, as ministries do.
+    -- (g * 0 + random()): referring to g makes each row draw its own number.
+    SELECT ($3::uuid[])[1 + floor($4 * power(g * 0 + random(), 2))::int] AS id
+) AS a
+CROSS JOIN LATERAL (
+    SELECT now() - make_interval(secs => (g * 0 + random()) * 730 * 86400) AS created
+) AS t
+CROSS JOIN LATERAL (SELECT ((g * 0 + random()) * random() * 90)::int AS days) AS d
+CROSS JOIN LATERAL (
+    SELECT v.status, v.status IN ('answered', 'closed') AS answered,
+           v.status IN ('acknowledged', 'assigned') AND t.created < now() - interval '61 days'
+               AND g % 10 = 0 AS overdue
+    FROM (SELECT CASE
+        WHEN t.created > now() - interval '20 days' AND g % 3 = 0 THEN 'submitted'
+        WHEN g % 100 < 4 THEN 'rejected'
+        WHEN g % 100 < 9 THEN 'acknowledged'
+        WHEN g % 100 < 18 THEN 'assigned'
+        WHEN g % 100 < 30 THEN 'answered'
+        ELSE 'closed' END AS status) AS v
+) AS s
+"""
+
+BULK_STATS = """
+INSERT INTO complaints.stats_monthly AS m (
+    administration_id, month, received, answered, answered_on_time, answer_days_total, rejected)
+SELECT administration_id,
+       date_trunc('month', received_at AT TIME ZONE 'Africa/Casablanca')::date,
+       count(*),
+       count(first_answered_at),
+       count(*) FILTER (WHERE first_answered_at <= due_answer_at),
+       coalesce(sum((first_answered_at AT TIME ZONE 'Africa/Casablanca')::date
+                    - (received_at AT TIME ZONE 'Africa/Casablanca')::date), 0),
+       count(*) FILTER (WHERE status = 'rejected')
+FROM complaints.complaints WHERE tracking_number LIKE 'PLT-BULK-%'
+GROUP BY 1, 2
+ON CONFLICT (administration_id, month) DO UPDATE SET
+    received = m.received + excluded.received,
+    answered = m.answered + excluded.answered,
+    answered_on_time = m.answered_on_time + excluded.answered_on_time,
+    answer_days_total = m.answer_days_total + excluded.answer_days_total,
+    rejected = m.rejected + excluded.rejected
+"""
+
+BULK_HISTOGRAM = """
+SELECT administration_id, month, array_agg(count ORDER BY days) AS counts,
+       array_agg(days ORDER BY days) AS days
+FROM (
+    SELECT administration_id,
+           date_trunc('month', received_at AT TIME ZONE 'Africa/Casablanca')::date AS month,
+           least((first_answered_at AT TIME ZONE 'Africa/Casablanca')::date
+                 - (received_at AT TIME ZONE 'Africa/Casablanca')::date, 366) AS days,
+           count(*) AS count
+    FROM complaints.complaints
+    WHERE tracking_number LIKE 'PLT-BULK-%' AND first_answered_at IS NOT NULL
+    GROUP BY 1, 2, 3
+) AS per_day
+GROUP BY 1, 2
+"""
+
+
+async def bulk_load(url: str, ids: list[uuid.UUID], rows: int, batch: int = 100_000) -> None:
+    """`rows` complaints in batches (one statement each), then their monthly statistics."""
+    connection = await _connect(url)
+    try:
+        await connection.execute("SET synchronous_commit = off")
+        began = time.perf_counter()
+        for start in range(1, rows + 1, batch):
+            end = min(start + batch - 1, rows)
+            await connection.execute(BULK_INSERT, start, end, ids, float(len(ids)))
+            print(
+                f"  loaded {end:>9,} rows ({time.perf_counter() - began:5.0f} s)",
+                flush=True,
+            )
+        await connection.execute(BULK_STATS)
+        histograms = await connection.fetch(BULK_HISTOGRAM)
+        updates = []
+        for row in histograms:
+            counts = [0] * (max(row["days"]) + 1)
+            for day, count in zip(row["days"], row["counts"], strict=True):
+                counts[day] = count
+            updates.append((row["administration_id"], row["month"], counts))
+        await connection.executemany(
+            "UPDATE complaints.stats_monthly SET answer_days = $3 "
+            "WHERE administration_id = $1 AND month = $2",
+            updates,
+        )
+        await connection.execute("VACUUM ANALYZE complaints.complaints")
+        await connection.execute("VACUUM ANALYZE complaints.stats_monthly")
+        total = await connection.fetchval("SELECT count(*) FROM complaints.complaints")
+        print(f"  {total:,} complaints in the table, loaded in {time.perf_counter() - began:.0f} s")
+    finally:
+        await connection.close()
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+
+def wrk(
+    url: str, *, connections: int, duration: float, script: Path | None = None, args: list[str]
+) -> dict[str, float]:
+    """One wrk run: requests per second, latency percentiles, refused answers."""
+    command = [
+        "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency",
+        "--timeout", "10s",
+    ]  # fmt: skip
+    if script is not None:
+        command += ["-s", str(script)]
+    command += [url]
+    if args:
+        command += ["--", *args]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),  # type: ignore[union-attr]
+        "requests": float(re.search(r"(\d+) requests in", output).group(1)),  # type: ignore[union-attr]
+        "p50_ms": _ms(output, "50%"),
+        "p99_ms": _ms(output, "99%"),
+        "failed": float(errors.group(1)) if errors else 0.0,
+        "socket_errors": 1.0 if socket_errors else 0.0,
+    }
+
+
+def _ms(output: str, percentile: str) -> float:
+    match = re.search(rf"^\s+{re.escape(percentile)}\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+    if match is None:
+        raise RuntimeError(f"no {percentile} in wrk output:\n{output}")
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def latency(url: str, token: str, duration: float) -> dict[str, float]:
+    """Sequential requests on one connection (latency, not queueing), all must be 200."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(
+            f'wrk.headers["Authorization"] = "Bearer {token}"\n' if token else "-- public\n"
+        )
+    try:
+        wrk(url, connections=1, duration=1, script=Path(script.name), args=[])  # warm-up
+        result = wrk(url, connections=1, duration=duration, script=Path(script.name), args=[])
+    finally:
+        os.unlink(script.name)
+    if result["failed"]:
+        raise RuntimeError(f"{result['failed']:.0f} failed answers from {url}")
+    return result
+
+
+async def check(url: str, token: str | None) -> dict[str, Any]:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(timeout=30) as client:
+        response = await client.get(url, headers=headers)
+    if response.status_code != 200:
+        raise RuntimeError(f"{url}: {response.status_code} {response.text[:300]}")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: process exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not ready after {timeout} s")
+
+
+# --- the benchmark --------------------------------------------------------------------------
+
+
+async def run(args: argparse.Namespace) -> None:
+    from marfiq.distributed import platform_env, start_process
+    from marfiq_shared.testing import drop_database, postgres_admin_url
+
+    admin_url = postgres_admin_url()
+    amqp = broker_url()
+    run_id = uuid.uuid4().hex[:8]
+    print(
+        f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f} before start; "
+        f"events on {'RabbitMQ' if amqp else 'in-process transports (no broker answered)'}; "
+        f"load generator: wrk, one thread",
+        flush=True,
+    )
+    database_url, administrations = await prepare_database(admin_url, args.administrations)
+    ports = {
+        part: _free_port()
+        for part in ("gateway", "identity", "correspondence", "complaints", "pensions")
+    }
+    storage = Path(tempfile.mkdtemp(prefix="marfiq-bench-attachments-"))
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "MARFIQ_"))}
+    base |= {
+        "DATABASE_URL": database_url,
+        "IDENTITY_KEY_ENCRYPTION_SECRET": KEY_SECRET,
+        "LOG_LEVEL": "WARNING",
+        "EVENT_EXCHANGE": f"marfiq.bench.{run_id}",
+        "EVENT_QUEUE_PREFIX": f"bench-{run_id}-",
+        "COMPLAINTS_SCHEDULER_ENABLED": "false",
+        "COMPLAINTS_STORAGE_URL": str(storage),
+        "COMPLAINTS_DATABASE_POOL_SIZE": str(args.pool),
+    }
+    if amqp:
+        base["AMQP_URL"] = amqp
+    else:
+        base.pop("AMQP_URL", None)
+    env = platform_env(base, ports)
+    if not amqp:
+        env.pop("AMQP_URL", None)
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    scratch = Path(tempfile.mkdtemp(prefix="marfiq-bench-"))
+    try:
+        for part in PARTS:
+            workers = args.workers if part == "complaints" else 1
+            processes[part] = start_process(part, env, ports[part], workers=workers)
+            # The gateway is ready only when every service answers; two are not started.
+            probe = "/livez" if part == "gateway" else "/readyz"
+            wait_ready(f"http://127.0.0.1:{ports[part]}{probe}", processes[part])
+        gateway = f"http://127.0.0.1:{ports['gateway']}"
+        biggest = administrations[0]
+        citizens, agent = await mint_tokens(
+            database_url, env, citizens=args.citizens, agent_of=biggest
+        )
+        service = f"http://127.0.0.1:{ports['complaints']}"
+        (scratch / "tokens.txt").write_text("\n".join(citizens) + "\n")
+        (scratch / "admins.txt").write_text("\n".join(map(str, administrations)) + "\n")
+        (scratch / "submit.lua").write_text(SUBMIT_LUA)
+        await check(gateway + "/v1/complaints?limit=1", citizens[0])
+
+        submissions = await measure_submissions(
+            args, processes, database_url, scratch, gateway=gateway, service=service
+        )
+
+        print(f"bulk load: {args.rows:,} complaints (generate_series, not the API)", flush=True)
+        await bulk_load(database_url, administrations, args.rows)
+        queue_size = await _scalar(
+            database_url,
+            "SELECT count(*) FROM complaints.complaints WHERE administration_id = $1",
+            biggest,
+        )
+        overdue = await _scalar(
+            database_url,
+            "SELECT count(*) FROM complaints.complaints WHERE administration_id = $1 "
+            "AND overdue_since IS NOT NULL",
+            biggest,
+        )
+        print(
+            f"agent's administration holds {queue_size:,} complaints ({overdue:,} overdue)",
+            flush=True,
+        )
+        figures = await measure_latency(args, gateway=gateway, agent=agent)
+    finally:
+        for process in processes.values():
+            process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        if amqp:
+            await delete_broker_objects(amqp, env["EVENT_EXCHANGE"], env["EVENT_QUEUE_PREFIX"])
+        await drop_database(admin_url, database_url)
+        shutil.rmtree(storage, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    best = max(result["rps"] for result in submissions["gateway"])
+    direct = max(result["rps"] for result in submissions["direct"])
+    worst_p99 = max(result["p99_ms"] for result in figures.values())
+    print(
+        f"RESULT submissions through the gateway: {best:.0f}/s best of {args.rounds} "
+        f"(target >= 500), straight to the service {direct:.0f}/s; p99 at {args.rows:,} rows: "
+        f"queue {figures['queue page (newest 50)']['p99_ms']:.1f} ms, statistics "
+        f"{figures['statistics (12 months)']['p99_ms']:.1f} ms, worst of all "
+        f"{worst_p99:.1f} ms (target < 50 ms); load average {os.getloadavg()[0]:.1f} at the end"
+    )
+
+
+async def measure_submissions(
+    args: argparse.Namespace,
+    processes: dict[str, subprocess.Popen[bytes]],
+    database_url: str,
+    scratch: Path,
+    *,
+    gateway: str,
+    service: str,
+) -> dict[str, list[dict[str, float]]]:
+    """Rounds of wrk POSTs, through the gateway then straight to the service, with the CPU
+    each process (and the Postgres backends) spent per submission."""
+    print(
+        f"submissions: {args.connections} connections x {args.duration:.0f} s, "
+        f"{args.citizens} citizens, {args.administrations} administrations; through the "
+        "gateway, and straight to the service for comparison",
+        flush=True,
+    )
+    script, script_args = (
+        scratch / "submit.lua",
+        [
+            str(scratch / "tokens.txt"),
+            str(scratch / "admins.txt"),
+        ],
+    )
+    urls = {"gateway": gateway + "/v1/complaints", "direct": service + "/v1/complaints"}
+    for url in urls.values():  # warm-up: pools, prepared statements, token caches
+        wrk(url, connections=args.connections, duration=2, script=script, args=script_args)
+    submissions: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
+    for round_ in range(args.rounds):
+        for name, url in urls.items():
+            before = await _cpu_by_part(processes, database_url)
+            result = wrk(
+                url,
+                connections=args.connections,
+                duration=args.duration,
+                script=script,
+                args=script_args,
+            )
+            if result["failed"]:
+                raise RuntimeError(f"{result['failed']:.0f} submissions were not 201")
+            after = await _cpu_by_part(processes, database_url)
+            used = ", ".join(
+                f"{part} {1000 * (after[part] - spent) / result['requests']:.2f}"
+                for part, spent in before.items()
+            )
+            submissions[name].append(result)
+            print(
+                f"  round {round_ + 1} {name:<7} {result['rps']:6.0f} submissions/s "
+                f"(p50 {result['p50_ms']:6.1f} ms, p99 {result['p99_ms']:6.1f} ms); "
+                f"CPU ms per submission: {used}; load average {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+    return submissions
+
+
+async def measure_latency(
+    args: argparse.Namespace, *, gateway: str, agent: str
+) -> dict[str, dict[str, float]]:
+    """p50/p99 of the agent's queue pages and of the statistics, one connection."""
+    first_page = await check(gateway + "/v1/complaints?limit=50", agent)
+    queue = gateway + "/v1/complaints?limit=50"
+    targets = {
+        "queue page (newest 50)": (queue, agent),
+        "queue page 2 (cursor)": (f"{queue}&cursor={first_page['next_cursor']}", agent),
+        "queue, status=assigned": (queue + "&status=assigned", agent),
+        "queue, overdue=true": (queue + "&overdue=true", agent),
+        "statistics (12 months)": (gateway + "/v1/complaints/stats", ""),
+        "statistics, 24 months": (gateway + "/v1/complaints/stats?from=" + _months_ago(23), ""),
+    }
+    figures = {}
+    for name, (url, token) in targets.items():
+        await check(url, token or None)
+        figures[name] = latency(url, token, args.latency_duration)
+        print(
+            f"  {name:<24} p50 {figures[name]['p50_ms']:6.2f} ms  "
+            f"p99 {figures[name]['p99_ms']:6.2f} ms  ({figures[name]['requests']:.0f} "
+            f"requests, one connection; load average {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )
+    return figures
+
+
+async def _scalar(url: str, query: str, *params: Any) -> Any:
+    connection = await _connect(url)
+    try:
+        return await connection.fetchval(query, *params)
+    finally:
+        await connection.close()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process used so far (Linux /proc); 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _processes_cpu(processes: dict[str, subprocess.Popen[bytes]]) -> dict[str, float]:
+    """CPU seconds of each of our processes with its children (uvicorn workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    return {
+        part: sum(_cpu_seconds(pid) for pid in (process.pid, *children.get(process.pid, ())))
+        for part, process in processes.items()
+    }
+
+
+async def _cpu_by_part(
+    processes: dict[str, subprocess.Popen[bytes]], database_url: str
+) -> dict[str, float]:
+    """CPU seconds used so far by each of our processes and by the Postgres backends serving
+    the bench database (readable when the bench runs as root or as postgres)."""
+    used = await asyncio.to_thread(_processes_cpu, processes)
+    pids = await _scalar(
+        database_url,
+        "SELECT array_agg(pid) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid()",
+    )
+    used["postgres"] = sum(_cpu_seconds(pid) for pid in pids or [])
+    return used
+
+
+def _months_ago(months: int) -> str:
+    now = datetime.now(UTC)
+    index = now.year * 12 + now.month - 1 - months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="complaints bulk-loaded")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per submit run")
+    parser.add_argument("--latency-duration", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--citizens", type=int, default=200)
+    parser.add_argument("--administrations", type=int, default=200)
+    parser.add_argument("--pool", type=int, default=20, help="complaints connection pool")
+    parser.add_argument("--workers", type=int, default=1, help="complaints uvicorn workers")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("bench_complaints needs wrk (apt-get install -y wrk)")
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
