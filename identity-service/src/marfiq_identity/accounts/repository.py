@@ -36,10 +36,6 @@ async def insert_unless_email_taken(session: AsyncSession, values: dict[str, Any
     return inserted.first() is not None
 
 
-def add(session: AsyncSession, account: Account) -> None:
-    session.add(account)
-
-
 async def get_by_phone(session: AsyncSession, phone: str) -> Account | None:
     found: Account | None = await session.scalar(select(Account).where(Account.phone == phone))
     return found

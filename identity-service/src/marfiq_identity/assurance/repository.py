@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_identity.assurance.models import AuthoritativeContact, IdentityCheck
-
-
-async def cin_of_contact(session: AsyncSession, contact: str) -> str | None:
-    found: str | None = await session.scalar(
-        select(AuthoritativeContact.cin).where(AuthoritativeContact.contact == contact)
-    )
-    return found
 
 
 async def register_contact(

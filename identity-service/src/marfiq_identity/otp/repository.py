@@ -11,20 +11,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    String,
-    case,
-    cast,
-    delete,
-    func,
-    literal,
-    null,
-    select,
-)
+from sqlalchemy import case, delete, func, null
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,24 +26,6 @@ async def lock_key(session: AsyncSession, key: str) -> None:
     await (await driver(session)).execute(
         "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key
     )
-
-
-def _holder_of(contact: str) -> ColumnElement[bool]:
-    return Account.phone == contact if contact.startswith("+") else Account.email == contact
-
-
-def _failures_of(contact: str) -> ColumnElement[bool]:
-    # The contact's count, and its account's (correlated to the account row of the query).
-    # IN, not OR: Postgres serves `subject = ANY(...)` from the primary key.
-    return OtpFailureCount.subject.in_(
-        [literal(f"contact:{contact}"), "account:" + cast(Account.id, String)]
-    )
-
-
-def _with_holder(contact: str, *columns: Any) -> Select[Any]:
-    """One row whatever happens: the contact's account (or None) and `columns`."""
-    one = select(literal(1).label("one")).subquery()
-    return select(Account, *columns).select_from(one).outerjoin(Account, _holder_of(contact))
 
 
 @dataclass(frozen=True, slots=True)

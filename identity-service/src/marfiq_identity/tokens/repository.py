@@ -13,10 +13,6 @@ from marfiq_identity.raw import driver
 from marfiq_identity.tokens.models import AuthSession, RefreshToken
 
 
-def add_session(session: AsyncSession, auth_session: AuthSession) -> None:
-    session.add(auth_session)
-
-
 def add_refresh_token(session: AsyncSession, token: RefreshToken) -> None:
     session.add(token)
 
