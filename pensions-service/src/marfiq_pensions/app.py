@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import asyncpg
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 
 from marfiq_pensions import models  # noqa: F401  (every table on the metadata)
 from marfiq_pensions.affiliates import api as affiliates_api
@@ -17,6 +19,7 @@ from marfiq_pensions.dependencies import Clock, system_clock
 from marfiq_pensions.regimes import CATALOGUE, RegimeCatalogue
 from marfiq_pensions.settings import PensionsSettings
 from marfiq_pensions.subscriptions import SUBSCRIPTIONS
+from marfiq_shared.db import async_url
 from marfiq_shared.service import ServiceDefinition, create_service_app
 
 if TYPE_CHECKING:
@@ -24,6 +27,25 @@ if TYPE_CHECKING:
     from marfiq_shared.events.transport import Transport
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+async def read_pool(settings: PensionsSettings) -> asyncpg.Pool:
+    """A pool for frequent single-statement reads (simulations), straight on asyncpg: no
+    transaction around the statement, no ping at checkout and no reset query at release,
+    so a read costs one round trip. A connection found dead fails its request once and is
+    replaced."""
+
+    async def keep(connection: asyncpg.Connection) -> None:
+        return None  # nothing to reset: readers set no session state
+
+    dsn = make_url(async_url(settings.database_url)).set(drivername="postgresql")
+    return await asyncpg.create_pool(
+        dsn.render_as_string(hide_password=False),
+        min_size=1,
+        max_size=settings.database_pool_size,
+        reset=keep,
+        server_settings={"application_name": f"{settings.service_name}-reads"},
+    )
 
 
 def create_app(
@@ -43,6 +65,8 @@ def create_app(
     settings = settings or PensionsSettings()
 
     async def start_workers(app: FastAPI) -> None:
+        # The same pool, without transactions: see dependencies.ReadConnection.
+        app.state.read_pool = await read_pool(settings)
         worker = DeclarationWorker(app.state.db, settings=settings, catalogue=regimes, clock=clock)
         app.state.declaration_worker = worker
         if settings.declaration_worker_enabled:
@@ -50,6 +74,7 @@ def create_app(
 
     async def stop_workers(app: FastAPI) -> None:
         await app.state.declaration_worker.stop()
+        await app.state.read_pool.close()
 
     definition = ServiceDefinition(
         name=settings.service_name,

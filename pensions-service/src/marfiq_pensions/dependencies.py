@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
@@ -31,17 +31,21 @@ def month_of(day: date) -> date:
     return day.replace(day=1)
 
 
-def _settings(request: Request) -> PensionsSettings:
+# Dependencies are coroutines: FastAPI would run plain functions in a thread pool, which
+# costs more than what they do.
+
+
+async def _settings(request: Request) -> PensionsSettings:
     settings: PensionsSettings = request.app.state.settings
     return settings
 
 
-def _now(request: Request) -> datetime:
+async def _now(request: Request) -> datetime:
     clock: Clock = request.app.state.clock
     return clock()
 
 
-def _catalogue(request: Request) -> RegimeCatalogue:
+async def _catalogue(request: Request) -> RegimeCatalogue:
     catalogue: RegimeCatalogue = request.app.state.regimes
     return catalogue
 
@@ -49,3 +53,13 @@ def _catalogue(request: Request) -> RegimeCatalogue:
 Settings = Annotated[PensionsSettings, Depends(_settings)]
 Now = Annotated[datetime, Depends(_now)]
 Regimes = Annotated[RegimeCatalogue, Depends(_catalogue)]
+
+
+async def _read_connection(request: Request) -> AsyncIterator[Any]:
+    """An asyncpg connection outside any transaction, for frequent read-only routes that
+    read with one statement (see app.read_pool)."""
+    async with request.app.state.read_pool.acquire() as connection:
+        yield connection
+
+
+ReadConnection = Annotated[Any, Depends(_read_connection)]

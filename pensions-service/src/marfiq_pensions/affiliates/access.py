@@ -38,8 +38,14 @@ async def require_proven_citizen(principal: CurrentPrincipal) -> Principal:
 ProvenCitizen = Annotated[Principal, Depends(require_proven_citizen)]
 
 
+def cin_of(principal: Principal) -> str:
+    """The proven CIN of a caller `require_proven_citizen` let through."""
+    assert principal.cin is not None
+    return principal.cin.strip().upper()
+
+
 async def own_file(principal: ProvenCitizen, session: Session) -> Holder:
-    affiliate = await repository.by_cin(session, principal.cin.strip().upper())  # type: ignore[union-attr]
+    affiliate = await repository.by_cin(session, cin_of(principal))
     if affiliate is None:
         raise AffiliateNotFound()
     return Holder(principal, affiliate)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from marfiq_pensions.affiliates.access import MyFile
+from marfiq_pensions.affiliates.access import MyFile, ProvenCitizen, cin_of
 from marfiq_pensions.careers import service
 from marfiq_pensions.careers.schemas import (
     CareerRead,
@@ -12,7 +12,7 @@ from marfiq_pensions.careers.schemas import (
     EstimateRead,
     SimulationCreate,
 )
-from marfiq_pensions.dependencies import Now, Regimes
+from marfiq_pensions.dependencies import Now, ReadConnection, Regimes
 from marfiq_shared.db import Session
 from marfiq_shared.pagination import Cursor, Limit
 
@@ -37,10 +37,14 @@ async def my_contributions(
 
 @router.post("/simulations", response_model=EstimateRead)
 async def simulate_my_pension(
-    data: SimulationCreate, holder: MyFile, session: Session, regimes: Regimes, now: Now
+    data: SimulationCreate,
+    citizen: ProvenCitizen,
+    connection: ReadConnection,
+    regimes: Regimes,
+    now: Now,
 ) -> EstimateRead:
     """Estimate the monthly pension for a retirement date, on the caller's own career, with
     its breakdown (years counted, reference salary, rate per period)."""
     return await service.simulation(
-        session, affiliate=holder.affiliate, data=data, catalogue=regimes, now=now
+        connection, cin=cin_of(citizen), data=data, catalogue=regimes, now=now
     )

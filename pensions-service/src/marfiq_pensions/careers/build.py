@@ -7,6 +7,7 @@ two employers in one month add up (salaries, and days up to the month's limit).
 from __future__ import annotations
 
 import uuid
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -125,55 +126,66 @@ def _declared_view(run: Sequence[DeclaredMonth]) -> PeriodView:
     )
 
 
+# (start, end, monthly salary, days over the period or None for full time)
+Recorded = tuple[date, date, Decimal, int | None]
+# (month, salary, days)
+Declared = tuple[date, Decimal, int]
+
+
 def career(
     regime: RegimeCode,
-    recorded: Iterable[RecordedPeriod],
-    declared: Iterable[DeclaredMonth],
+    recorded: Iterable[Recorded],
+    declared: Iterable[Declared],
     *,
     max_days: int,
 ) -> Career:
     """The career the regimes count: months with a salary (and days under the general
-    regime), consecutive equal months merged into periods."""
+    regime). Declared months replace recorded ones; equal consecutive declared months are
+    merged into one period."""
     counts_days = regime is RegimeCode.GENERAL
     months: dict[int, tuple[Decimal, int]] = {}
-    for period in recorded:
-        first, last = month_index(period.start), month_index(period.end)
+    for period, salary, days in declared:
+        index = month_index(period)
+        known = months.get(index)
+        if known is not None:  # two employers in one month: salaries and days add up
+            salary, days = known[0] + salary, known[1] + days
+        months[index] = (salary, min(days, max_days))
+    taken = sorted(months)
+    pieces: list[tuple[int, int, Decimal, int | None]] = []
+    for start, end, salary, total in recorded:
+        first, last = month_index(start), month_index(end)
         count = last - first + 1
-        total = max_days * count if period.days is None else min(period.days, max_days * count)
-        for offset, index in enumerate(range(first, last + 1)):
-            # Days of the period spread over its months, the remainder on the first ones.
-            days = total // count + (1 if offset < total % count else 0)
-            months[index] = (period.salary, days)
-    declared_months: dict[int, tuple[Decimal, int]] = {}
-    for month in declared:
-        index = month_index(month.period)
-        salary, days = declared_months.get(index, (ZERO, 0))
-        declared_months[index] = (salary + month.salary, min(days + month.days, max_days))
-    months |= declared_months
-    result: list[CareerPeriod] = []
-    run_first = run_last = -2
-    run_value: tuple[Decimal, int] = (ZERO, 0)
-    for index in sorted(months):
-        value = months[index] if counts_days else (months[index][0], 0)
-        if index == run_last + 1 and value == run_value:
-            run_last = index
-            continue
-        if run_first >= 0:
-            result.append(_career_period(run_first, run_last, run_value, counts_days))
-        run_first = run_last = index
-        run_value = value
-    if run_first >= 0:
-        result.append(_career_period(run_first, run_last, run_value, counts_days))
-    return Career(regime, tuple(result))
-
-
-def _career_period(
-    first: int, last: int, value: tuple[Decimal, int], counts_days: bool
-) -> CareerPeriod:
-    salary, days = value
-    return CareerPeriod(
-        month_start(first),
-        _month_end(last),
-        salary,
-        days * (last - first + 1) if counts_days else None,
+        cut = bisect_left(taken, first)
+        while first <= last:
+            # The months of the period up to the next declared one.
+            stop = taken[cut] - 1 if cut < len(taken) and taken[cut] <= last else last
+            if stop >= first:
+                length = stop - first + 1
+                share = None
+                if counts_days:
+                    share = max_days * length if total is None else total * length // count
+                pieces.append((first, stop, salary, share))
+            first, cut = stop + 2, cut + 1
+    run: list[int] = []
+    for index in taken:
+        if run and (index != run[-1] + 1 or months[index] != months[run[-1]]):
+            pieces.append(_run(run, months, counts_days))
+            run = []
+        run.append(index)
+    if run:
+        pieces.append(_run(run, months, counts_days))
+    pieces.sort()
+    return Career(
+        regime,
+        tuple(
+            CareerPeriod(month_start(first), _month_end(last), salary, days)
+            for first, last, salary, days in pieces
+        ),
     )
+
+
+def _run(
+    run: list[int], months: dict[int, tuple[Decimal, int]], counts_days: bool
+) -> tuple[int, int, Decimal, int | None]:
+    salary, days = months[run[0]]
+    return run[0], run[-1], salary, days * len(run) if counts_days else None

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marfiq_pensions.affiliates.errors import AlreadyRetired, BirthDateUnknown
+from marfiq_pensions.affiliates.errors import AffiliateNotFound, AlreadyRetired, BirthDateUnknown
 from marfiq_pensions.affiliates.models import Affiliate, AffiliateStatus
 from marfiq_pensions.careers import build, repository
 from marfiq_pensions.careers.schemas import (
@@ -89,31 +90,41 @@ async def contributions_of(
 async def counted_career(session: AsyncSession, *, affiliate: Affiliate) -> Career:
     """The career as the affiliate's regime counts it."""
     regime = RegimeCode(affiliate.regime)
+    recorded = await repository.recorded(session, affiliate.id)
+    declared = await repository.declared(session, affiliate.id)
     return build.career(
         regime,
-        await repository.recorded(session, affiliate.id),
-        await repository.declared(session, affiliate.id),
+        [(period.start, period.end, period.salary, period.days) for period in recorded],
+        [(month.period, month.salary, month.days) for month in declared],
         max_days=build.DAYS_PER_MONTH[regime],
     )
 
 
 async def simulation(
-    session: AsyncSession,
+    connection: Any,
     *,
-    affiliate: Affiliate,
+    cin: str,
     data: SimulationCreate,
     catalogue: RegimeCatalogue,
     now: datetime,
 ) -> EstimateRead:
-    """Estimate the affiliate's pension for a retirement date, on their own career."""
-    if affiliate.status != AffiliateStatus.ACTIVE:
+    """Estimate the pension of the affiliate holding `cin`, on their own career."""
+    found = await repository.simulation_input(connection, cin)
+    if found is None:
+        raise AffiliateNotFound()
+    if found.status != AffiliateStatus.ACTIVE:
         raise AlreadyRetired()
-    if affiliate.birth_date is None:
+    if found.birth_date is None:
         raise BirthDateUnknown()
-    career = await counted_career(session, affiliate=affiliate)
+    career = build.career(
+        found.regime,
+        found.recorded,
+        found.declared,
+        max_days=build.DAYS_PER_MONTH[found.regime],
+    )
     estimate = simulate(
         career,
-        birth_date=affiliate.birth_date,
+        birth_date=found.birth_date,
         retirement_date=data.retirement_date,
         salary_growth=data.salary_growth,
         regime_catalogue=catalogue,
