@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -103,6 +105,15 @@ def create_service_app(
             settings=settings,
         )
         app.state.events = runtime
+
+        async def refresh_metrics() -> None:
+            # The outbox gauges as of this scrape, not of the relay's last housekeeping
+            # (which waits out its back-off while the broker is down); a database that
+            # does not answer leaves the last values.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(runtime.relay.backlog(), timeout=1.0)
+
+        app.state.refresh_metrics = refresh_metrics
         for hook in definition.on_startup:
             await hook(app)
         # The runtime opens (and at stop closes) the transport; it is reference counted,
