@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from marfiq_shared.events.transport import (
     ATTEMPT_HEADER,
+    BATCH_LINGER,
     ERROR_HEADER,
     BatchHandler,
     DeadLetter,
@@ -182,6 +183,8 @@ class _Subscription:
         ready = self._queue.ready
         while True:
             batch = [await ready.get()]
+            if 0 < ready.qsize() < self._max_batch - 1:
+                await asyncio.sleep(BATCH_LINGER)  # streaming: let the batch fill
             while len(batch) < self._max_batch and not ready.empty():
                 batch.append(ready.get_nowait())
             try:

@@ -34,6 +34,7 @@ from aio_pika.exceptions import AMQPError, ChannelNotFoundEntity
 
 from marfiq_shared.events.transport import (
     ATTEMPT_HEADER,
+    BATCH_LINGER,
     ERROR_HEADER,
     BatchHandler,
     DeadLetter,
@@ -364,6 +365,8 @@ class _Subscription:
                     log.exception("%s: batch of %d not handled", self._queue.name, len(batch))
                     for message in batch:
                         await _settle(message, ack=False)
+                if 0 < len(self._waiting) < self._max_batch:
+                    await asyncio.sleep(BATCH_LINGER)
         finally:
             self._draining = None
 
