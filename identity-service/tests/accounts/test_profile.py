@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from delivery_support import code_in
 from identity_support import Identity, bearer
 
@@ -125,23 +124,22 @@ async def test_a_contact_of_another_account_cannot_be_taken(identity: Identity) 
     assert taken.json()["type"].endswith("/contact-taken")
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        {"phone": "+212661500009", "email": "both@example.ma"},
-        {"phone": "123"},
-        {"email": "nope"},
-        {"language": "de"},
-        {"email": "x" * 300},
-        {"kind": "platform_admin"},
-    ],
+BAD_CHANGES = (
+    {"phone": "+212661500009", "email": "both@example.ma"},
+    {"phone": "123"},
+    {"email": "nope"},
+    {"language": "de"},
+    {"email": "x" * 300},
+    {"kind": "platform_admin"},
 )
-async def test_bad_profile_changes_are_refused(identity: Identity, body: dict) -> None:  # type: ignore[type-arg]
+
+
+async def test_bad_profile_changes_are_refused(identity: Identity) -> None:
     tokens = await identity.sign_in("+212661500010")
 
-    answer = await identity.client.patch(
-        "/v1/me", json=body, headers=bearer(tokens["access_token"])
-    )
-
-    assert answer.status_code == 422
-    assert answer.headers["content-type"].startswith("application/problem+json")
+    for body in BAD_CHANGES:
+        answer = await identity.client.patch(
+            "/v1/me", json=body, headers=bearer(tokens["access_token"])
+        )
+        assert answer.status_code == 422, body
+        assert answer.headers["content-type"].startswith("application/problem+json")
