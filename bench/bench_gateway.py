@@ -318,10 +318,25 @@ def aiohttp_load(url: str, token: str, connections: int, duration: float) -> Non
 # --- the benchmark --------------------------------------------------------------------------
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux procfs)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(
-    targets: dict[str, str], token: str, args: argparse.Namespace, load: Any
+    targets: dict[str, str],
+    token: str,
+    args: argparse.Namespace,
+    load: Any,
+    processes: dict[str, int],
 ) -> dict[str, dict[str, list[dict[str, float]]]]:
-    """Alternate the targets round by round, so that a noisy neighbour hits both alike."""
+    """Alternate the targets round by round, so that a noisy neighbour hits both alike.
+
+    Besides rates and latencies, each throughput run records the CPU time every process of
+    `processes` spent per request: a figure a busy neighbour disturbs far less.
+    """
     results: dict[str, dict[str, list[dict[str, float]]]] = {
         name: {"throughput": [], "latency": []} for name in targets
     }
@@ -329,13 +344,23 @@ def measure(
         load(url, token, args.connections, min(2.0, args.duration))  # warm-up: pools, caches
     for round_ in range(1, args.rounds + 1):
         for name, url in targets.items():
+            before = {role: cpu_seconds(pid) for role, pid in processes.items()}
             throughput = load(url, token, args.connections, args.duration)
+            served = throughput["rps"] * args.duration
+            for role, pid in processes.items():
+                throughput[f"{role}_cpu_us"] = (cpu_seconds(pid) - before[role]) / served * 1e6
             latency = load(url, token, 1, max(3.0, args.duration / 2))
             results[name]["throughput"].append(throughput)
             results[name]["latency"].append(latency)
+            cpu = ", ".join(
+                f"{role} {throughput[f'{role}_cpu_us']:.0f} us"
+                for role in processes
+                if throughput[f"{role}_cpu_us"] >= 1
+            )
             print(
                 f"round {round_} {name:<8} {throughput['rps']:>7.0f} req/s"
-                f" (p50 {throughput['p50_ms']:6.2f} ms, p99 {throughput['p99_ms']:7.2f} ms)"
+                f" (p50 {throughput['p50_ms']:6.2f} ms, p99 {throughput['p99_ms']:7.2f} ms;"
+                f" CPU per request: {cpu})"
                 f" | one connection: p50 {latency['p50_ms']:6.3f} ms,"
                 f" p99 {latency['p99_ms']:6.3f} ms",
                 flush=True,
@@ -401,7 +426,13 @@ def main() -> None:
             gateway_url = f"http://127.0.0.1:{gateway_port}/v1/me"
             wait_until_up(direct_url, token, service)
             wait_until_up(gateway_url, token, gateway)
-            results = measure({"direct": direct_url, "gateway": gateway_url}, token, args, load)
+            results = measure(
+                {"direct": direct_url, "gateway": gateway_url},
+                token,
+                args,
+                load,
+                {"service": service.pid, "gateway": gateway.pid},
+            )
         finally:
             for process in (gateway, service):
                 process.terminate()
@@ -412,6 +443,8 @@ def main() -> None:
             "rps": median([run["rps"] for run in runs["throughput"]]),
             "p50_ms": median([run["p50_ms"] for run in runs["latency"]]),
             "p99_ms": median([run["p99_ms"] for run in runs["latency"]]),
+            "service_cpu_us": median([run["service_cpu_us"] for run in runs["throughput"]]),
+            "gateway_cpu_us": median([run["gateway_cpu_us"] for run in runs["throughput"]]),
         }
         for name, runs in results.items()
     }
@@ -423,6 +456,11 @@ def main() -> None:
         f"gateway {through['rps']:.0f} req/s; one connection p50 {direct['p50_ms']:.3f} ms "
         f"-> {through['p50_ms']:.3f} ms, p99 {direct['p99_ms']:.3f} ms -> "
         f"{through['p99_ms']:.3f} ms"
+    )
+    print(
+        f"CPU per request: service {direct['service_cpu_us']:.0f} us when called directly; "
+        f"through the gateway, gateway {through['gateway_cpu_us']:.0f} us + service "
+        f"{through['service_cpu_us']:.0f} us"
     )
     print(
         f"gateway keeps {ratio:.0%} of direct throughput (target >= 60%); "
