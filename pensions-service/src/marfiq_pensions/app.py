@@ -11,11 +11,14 @@ from sqlalchemy.engine import make_url
 
 from marfiq_pensions import models  # noqa: F401  (every table on the metadata)
 from marfiq_pensions.affiliates import api as affiliates_api
+from marfiq_pensions.bank_accounts import api as bank_accounts_api
 from marfiq_pensions.careers import api as careers_api
 from marfiq_pensions.db import inbox, metadata, outbox
 from marfiq_pensions.declarations import api as declarations_api
 from marfiq_pensions.declarations.worker import DeclarationWorker
 from marfiq_pensions.dependencies import Clock, system_clock
+from marfiq_pensions.payments import api as payments_api
+from marfiq_pensions.payments.runner import PaymentScheduler
 from marfiq_pensions.regimes import CATALOGUE, RegimeCatalogue
 from marfiq_pensions.settings import PensionsSettings
 from marfiq_pensions.subscriptions import SUBSCRIPTIONS
@@ -71,9 +74,14 @@ def create_app(
         app.state.declaration_worker = worker
         if settings.declaration_worker_enabled:
             worker.start()
+        payments = PaymentScheduler(app.state.db, settings=settings, catalogue=regimes, clock=clock)
+        app.state.payment_scheduler = payments
+        if settings.payment_run_enabled:
+            payments.start()
 
     async def stop_workers(app: FastAPI) -> None:
         await app.state.declaration_worker.stop()
+        await app.state.payment_scheduler.stop()
         await app.state.read_pool.close()
 
     definition = ServiceDefinition(
@@ -82,7 +90,13 @@ def create_app(
         metadata=metadata,
         outbox=outbox,
         inbox=inbox,
-        routers=[affiliates_api.router, careers_api.router, declarations_api.router],
+        routers=[
+            affiliates_api.router,
+            careers_api.router,
+            bank_accounts_api.router,
+            payments_api.router,
+            declarations_api.router,
+        ],
         subscriptions=SUBSCRIPTIONS,
         on_startup=[start_workers],
         on_shutdown=[stop_workers],
@@ -91,6 +105,8 @@ def create_app(
         openapi_tags=[
             {"name": "affiliation", "description": "The citizen's own pension file"},
             {"name": "career", "description": "Periods, contributions and simulations"},
+            {"name": "bank account", "description": "The account pensions are paid into"},
+            {"name": "payments", "description": "Monthly pension payments"},
             {"name": "declarations", "description": "Employers' monthly wage declarations"},
         ],
     )
