@@ -247,18 +247,30 @@ class RabbitMQTransport(Transport):
 
     async def dlq_count(self, queue: str) -> int:
         async with self._dlq(queue) as (_, dlq):
-            result = dlq.declaration_result
-            return int(result.message_count or 0)
+            return int(dlq.declaration_result.message_count or 0)
 
     async def dlq_peek(self, queue: str, limit: int = 10) -> list[DeadLetter]:
-        letters: list[DeadLetter] = []
-        async with self._dlq(queue) as (_, dlq):
-            while len(letters) < limit:
+        taken: list[AbstractIncomingMessage] = []
+        async with self._dlq(queue) as (channel, dlq):
+            while len(taken) < limit:
                 message = await dlq.get(no_ack=False, fail=False)
                 if message is None:
                     break
-                letters.append(_dead_letter(message))
-        return letters
+                taken.append(message)
+            for message in taken:
+                await message.nack(requeue=True)
+            # The queue applies returns asynchronously: wait until they are counted again,
+            # so that a count or a replay right after a peek finds what was peeked.
+            async with asyncio.timeout(5):
+                # Polling: the broker sends no notice when a returned message is back.
+                while await self._ready(channel, dlq.name) < len(taken):  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
+        return [_dead_letter(message) for message in taken]
+
+    @staticmethod
+    async def _ready(channel: AbstractChannel, name: str) -> int:
+        declared = await channel.declare_queue(name, passive=True, robust=False)
+        return int(declared.declaration_result.message_count or 0)
 
     async def dlq_replay(self, queue: str, limit: int | None = None) -> int:
         replayed = 0
