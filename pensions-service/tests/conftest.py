@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -49,9 +50,15 @@ async def clean(database_url: str) -> None:
         await connection.close()
 
 
+@pytest.fixture(scope="session")
+def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One platform authority for the session (creating one per test would be slow)."""
+    return tmp_path_factory.mktemp("pki")
+
+
 @pytest.fixture
-def settings(database_url: str, clean: None) -> PensionsSettings:
-    return make_settings(database_url)
+def settings(database_url: str, clean: None, pki_dir: Path) -> PensionsSettings:
+    return make_settings(database_url, pki_dir=pki_dir)
 
 
 @pytest.fixture

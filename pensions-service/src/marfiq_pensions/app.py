@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +15,7 @@ from marfiq_pensions import models  # noqa: F401  (every table on the metadata)
 from marfiq_pensions.affiliates import api as affiliates_api
 from marfiq_pensions.bank_accounts import api as bank_accounts_api
 from marfiq_pensions.careers import api as careers_api
+from marfiq_pensions.certificates import api as certificates_api
 from marfiq_pensions.db import inbox, metadata, outbox
 from marfiq_pensions.declarations import api as declarations_api
 from marfiq_pensions.declarations.worker import DeclarationWorker
@@ -23,6 +26,7 @@ from marfiq_pensions.regimes import CATALOGUE, RegimeCatalogue
 from marfiq_pensions.settings import PensionsSettings
 from marfiq_pensions.subscriptions import SUBSCRIPTIONS
 from marfiq_shared.db import async_url
+from marfiq_shared.documents import PlatformPki, find_fonts
 from marfiq_shared.service import ServiceDefinition, create_service_app
 
 if TYPE_CHECKING:
@@ -66,8 +70,13 @@ def create_app(
     every computation the regimes' parameters.
     """
     settings = settings or PensionsSettings()
+    pki = PlatformPki(settings.pki_dir, extra_trust_roots=settings.pki_extra_trust_roots)
 
     async def start_workers(app: FastAPI) -> None:
+        # The authority exists before the first certificate, and the fonts are prepared off
+        # the event loop: the first certificate is then as fast as any.
+        await asyncio.to_thread(pki.authority)
+        app.state.warmup = asyncio.create_task(asyncio.to_thread(find_fonts))
         # The same pool, without transactions: see dependencies.ReadConnection.
         app.state.read_pool = await read_pool(settings)
         worker = DeclarationWorker(app.state.db, settings=settings, catalogue=regimes, clock=clock)
@@ -83,6 +92,8 @@ def create_app(
         await app.state.declaration_worker.stop()
         await app.state.payment_scheduler.stop()
         await app.state.read_pool.close()
+        with contextlib.suppress(Exception):
+            await app.state.warmup
 
     definition = ServiceDefinition(
         name=settings.service_name,
@@ -95,6 +106,7 @@ def create_app(
             careers_api.router,
             bank_accounts_api.router,
             payments_api.router,
+            certificates_api.router,
             declarations_api.router,
         ],
         subscriptions=SUBSCRIPTIONS,
@@ -107,6 +119,7 @@ def create_app(
             {"name": "career", "description": "Periods, contributions and simulations"},
             {"name": "bank account", "description": "The account pensions are paid into"},
             {"name": "payments", "description": "Monthly pension payments"},
+            {"name": "certificates", "description": "Signed affiliation and pension certificates"},
             {"name": "declarations", "description": "Employers' monthly wage declarations"},
         ],
     )
@@ -117,5 +130,6 @@ def create_app(
         relay_on_start=relay_on_start,
     )
     app.state.clock = clock
+    app.state.pki = pki
     app.state.regimes = regimes
     return app

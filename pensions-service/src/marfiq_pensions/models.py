@@ -3,6 +3,7 @@
 from marfiq_pensions.affiliates.models import Affiliate
 from marfiq_pensions.bank_accounts.models import BankAccountAudit, BankAccountChange
 from marfiq_pensions.careers.models import CareerPeriod, ContributionLine
+from marfiq_pensions.certificates.models import Certificate
 from marfiq_pensions.db import administrations, idempotency, inbox, metadata, outbox
 from marfiq_pensions.declarations.models import Declaration, DeclarationChunk, DeclarationRow
 from marfiq_pensions.payments.models import Payment, PaymentRun
@@ -12,6 +13,7 @@ __all__ = [
     "BankAccountAudit",
     "BankAccountChange",
     "CareerPeriod",
+    "Certificate",
     "ContributionLine",
     "Declaration",
     "DeclarationChunk",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
@@ -37,3 +39,15 @@ class PensionsSettings(MarfiqSettings):
     # Day of the month (Africa/Casablanca) from which the month's run goes.
     payment_day: int = Field(default=25, ge=1, le=28)
     payment_check_interval_s: float = Field(default=300.0, gt=0)
+
+    # Certificates are signed with a key the platform's certificate authority issues; the
+    # authority lives in this folder, shared with correspondence-service, whose document
+    # registry checks the signatures (see marfiq_shared.documents.pki).
+    pki_dir: Path = Path("var/pki")
+    pki_extra_trust_roots: list[Path] = Field(default_factory=list)
+    # Printed in every certificate's QR code: `<public_base_url>/v1/documents/<code>`.
+    public_base_url: str = "http://127.0.0.1:8000"
+    # The fund, as certificates name it (and as the directory knows it, when it does).
+    fund_name_fr: str = "Caisse marocaine des retraites"
+    fund_name_ar: str = "الصندوق المغربي للتقاعد"
+    fund_administration_id: uuid.UUID | None = None
