@@ -72,9 +72,12 @@ def start_process(
 ) -> subprocess.Popen[bytes]:
     """Start one part of the platform (a service by name, or "gateway") as its own process."""
     factory = GATEWAY_FACTORY if name == "gateway" else service(name).factory
-    return subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
-        uvicorn_command(factory, port, workers=workers), env=dict(env)
-    )
+    command = uvicorn_command(factory, port, workers=workers)
+    if name == "gateway":
+        # The gateway is the edge: a client must not choose the address it is seen from
+        # (GATEWAY_TRUST_FORWARDED_HEADERS opts in behind a trusted load balancer).
+        command.append("--no-proxy-headers")
+    return subprocess.Popen(command, env=dict(env))  # noqa: S603 (our own interpreter)
 
 
 def start_processes(
