@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     dlq.add_argument("--limit", type=int, help="peek: how many (default 10); replay: at most")
     dlq.add_argument("--json", action="store_true")
 
+    commands.add_parser("config-table", help="print every environment variable (README table)")
+
     lag = commands.add_parser("outbox-lag", help="unpublished events per service and their age")
     lag.add_argument("--json", action="store_true")
     lag.add_argument(
@@ -118,6 +120,10 @@ def _run(args: argparse.Namespace) -> int:
 
         created = asyncio.run(seed_directory(_database_url()))
         print(f"administrations seeded: {created} new")
+    elif args.command == "config-table":
+        from marfiq.configuration import markdown_table
+
+        print(markdown_table())
     else:
         return _operate(args)
     return 0

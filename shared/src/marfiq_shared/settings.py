@@ -49,27 +49,52 @@ class MarfiqSettings(BaseSettings):
     service_name: ClassVar[str] = "marfiq"
     db_schema: ClassVar[str] = "public"
 
-    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/marfiq"
-    database_pool_size: int = 10
-    # None selects the in-process event transport (embedded mode).
-    amqp_url: str | None = None
-    marfiq_issuer: str = "http://127.0.0.1:8000"
-    marfiq_audience: str = "marfiq"
-    # Where services fetch the identity service's signing keys.
-    marfiq_jwks_url: str = "http://127.0.0.1:8001/.well-known/jwks.json"
-    log_level: str = "INFO"
-    log_json: bool = True
-    default_language: Language = "fr"
-    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    database_url: str = Field(
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432/marfiq",
+        description="Postgres of the platform; each service works in its own schema.",
+    )
+    database_pool_size: int = Field(default=10, description="Connections per process.")
+    amqp_url: str | None = Field(
+        default=None,
+        description="RabbitMQ URL (distributed mode); unset selects the in-process transport.",
+    )
+    marfiq_issuer: str = Field(
+        default="http://127.0.0.1:8000", description="`iss` of access tokens."
+    )
+    marfiq_audience: str = Field(default="marfiq", description="`aud` of access tokens.")
+    marfiq_jwks_url: str = Field(
+        default="http://127.0.0.1:8001/.well-known/jwks.json",
+        description="Where the gateway and services fetch identity's signing keys.",
+    )
+    log_level: str = Field(default="INFO", description="Log level.")
+    log_json: bool = Field(default=True, description="One JSON object a line.")
+    default_language: Language = Field(
+        default="fr",
+        description="Language of messages when `Accept-Language` names none of ar, fr, en.",
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Request body limit.")
 
-    # Event backbone tuning.
-    event_exchange: str = "marfiq.events"
-    # Lets several platforms (or test runs) share one broker without sharing queues.
-    event_queue_prefix: str = ""
-    event_retry_delays_ms: list[int] = Field(default_factory=lambda: [1_000, 5_000, 30_000])
-    event_relay_batch: int = Field(default=500, ge=1, le=5_000)
-    event_relay_idle_ms: int = Field(default=200, ge=5)
-    event_prefetch: int = Field(default=200, ge=1)
+    event_exchange: str = Field(
+        default="marfiq.events", description="The topic exchange every event goes through."
+    )
+    event_queue_prefix: str = Field(
+        default="",
+        description="Prefix of each service's queue, so that several platforms (or test "
+        "runs) share one broker without sharing queues.",
+    )
+    event_retry_delays_ms: list[int] = Field(
+        default_factory=lambda: [1_000, 5_000, 30_000],
+        description="Back-off between a failing handler's retries; then the dead-letter queue.",
+    )
+    event_relay_batch: int = Field(
+        default=500, ge=1, le=5_000, description="Outbox rows published per batch."
+    )
+    event_relay_idle_ms: int = Field(
+        default=200, ge=5, description="Outbox poll interval when no commit woke the relay."
+    )
+    event_prefetch: int = Field(
+        default=200, ge=1, description="Unacknowledged deliveries per consumer."
+    )
 
     @classmethod
     def settings_customise_sources(
