@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from marfiq_gateway.openapi import OpenApiCache
 from marfiq_gateway.proxy import Proxy
+from marfiq_gateway.ratelimit import make_rate_limiter
 from marfiq_gateway.revocations import SESSION_REVOKED, RevocationList, revocation_handler
 from marfiq_gateway.routing import OWNERS, Router
 from marfiq_gateway.settings import GatewaySettings
@@ -116,12 +117,21 @@ def create_gateway_app(
         ttl_s=settings.openapi_cache_s,
         timeout_s=min(settings.read_timeout_s, 5.0),
     )
+    limiter = make_rate_limiter(
+        redis_url=settings.redis_url,
+        per_address=settings.rate_limit_per_address,
+        per_client=settings.rate_limit_per_client,
+        window_s=settings.rate_limit_window_s,
+        timeout_s=settings.redis_timeout_s,
+    )
     distinct = list({id(upstream): upstream for upstream in by_owner.values()}.values())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(pool.close)
+            if limiter is not None:
+                stack.push_async_callback(limiter.counter.close)
             for upstream in distinct:  # identity first: the others may need its keys
                 await upstream.start()
                 stack.push_async_callback(upstream.close)
@@ -151,6 +161,7 @@ def create_gateway_app(
         max_body_bytes=settings.max_body_bytes,
         trust_forwarded=settings.trust_forwarded_headers,
         default_language=settings.default_language,
+        limiter=limiter,
     )
     app.state.settings = settings
     app.state.token_verifier = verifier

@@ -70,6 +70,9 @@ class IncomingRequest:
     content_length: int | None
     chunked: bool
     accept_language: bytes
+    # The address rate limits count against: the peer, or behind a trusted load balancer
+    # the last address it appended (earlier entries are whatever the client claimed).
+    client_address: str = ""
 
 
 def prepare_request(scope: Scope, *, trust_forwarded: bool) -> IncomingRequest:
@@ -120,7 +123,9 @@ def prepare_request(scope: Scope, *, trust_forwarded: bool) -> IncomingRequest:
         request_id = os.urandom(16).hex().encode()  # 32 hex digits, like a uuid4 hex
     client = scope.get("client")
     client_host = client[0].encode() if client else b""
+    client_address = client_host
     if trust_forwarded and incoming_for:
+        client_address = incoming_for.rpartition(b",")[2].strip() or client_host
         client_host = incoming_for + b", " + client_host if client_host else incoming_for
     proto = incoming_proto if trust_forwarded and incoming_proto else scope["scheme"].encode()
     forwarded.append((b"x-request-id", request_id))
@@ -139,6 +144,7 @@ def prepare_request(scope: Scope, *, trust_forwarded: bool) -> IncomingRequest:
         content_length=length,
         chunked=chunked,
         accept_language=accept_language,
+        client_address=client_address.decode("latin-1"),
     )
 
 

@@ -10,6 +10,7 @@ from prometheus_client import Counter, Histogram
 from starlette.types import Receive, Scope, Send
 
 from marfiq_gateway.headers import IncomingRequest, prepare_request
+from marfiq_gateway.ratelimit import RateLimiter
 from marfiq_gateway.revocations import RevocationList
 from marfiq_gateway.routing import Router, has_dot_segment
 from marfiq_gateway.upstreams import (
@@ -20,7 +21,7 @@ from marfiq_gateway.upstreams import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from marfiq_shared.auth import TokenVerifier, bearer_token
+from marfiq_shared.auth import Principal, TokenVerifier, bearer_token
 from marfiq_shared.i18n import current_language, negotiate_language
 from marfiq_shared.logs import request_id_var
 from marfiq_shared.middleware import HTTP_LATENCY, HTTP_REQUESTS
@@ -60,6 +61,7 @@ class Proxy:
         max_body_bytes: int,
         trust_forwarded: bool,
         default_language: Language,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.router = router
         self.upstreams = dict(upstreams)
@@ -68,6 +70,7 @@ class Proxy:
         self.max_body = max_body_bytes
         self.trust_forwarded = trust_forwarded
         self.default_language: Language = default_language
+        self.limiter = limiter
         # prometheus_client's labels() takes a lock and builds a key on every call.
         self._counters: dict[tuple[str, str, int], Counter] = {}
         self._histograms: dict[tuple[str, str], Histogram] = {}
@@ -105,14 +108,26 @@ class Proxy:
             return await self._problem(
                 scope, receive, send, request, 413, "payload-too-large", max_bytes=self.max_body
             )
+        limiter = self.limiter
+        if limiter is not None:
+            # Before the token: a flood of bad tokens must not buy signature checks.
+            wait = await limiter.check_address(request.client_address)
+            if wait is not None:
+                return await self._rate_limited(scope, receive, send, request, "address", wait)
         if not self.router.is_public(method, path):
             refusal = await self._authenticate(request)
-            if refusal is not None:
+            if isinstance(refusal, tuple):
                 REJECTED.labels(refusal[0]).inc()
                 code, detail, headers = refusal[1]
                 return await self._problem(
                     scope, receive, send, request, 401, code, detail=detail, headers=headers
                 )
+            if limiter is not None:
+                # `sub` is the client id of a machine client (client credentials) and the
+                # person otherwise: one quota whichever address the calls come from.
+                wait = await limiter.check_client(refusal.sub)
+                if wait is not None:
+                    return await self._rate_limited(scope, receive, send, request, "client", wait)
         upstream = self.upstreams[owner]
         exchange = Exchange(scope=scope, request=request, max_body=self.max_body)
         try:
@@ -135,8 +150,8 @@ class Proxy:
 
     async def _authenticate(
         self, request: IncomingRequest
-    ) -> tuple[str, tuple[str, str | None, dict[str, str]]] | None:
-        """None when the bearer token is valid; otherwise why not, as a 401 problem."""
+    ) -> tuple[str, tuple[str, str | None, dict[str, str]]] | Principal:
+        """The principal when the bearer token is valid; otherwise why not, as a 401."""
         raw = request.authorization
         token = bearer_token(raw.decode("latin-1")) if raw is not None else None
         if token is None:
@@ -147,7 +162,21 @@ class Proxy:
             return "invalid-token", ("invalid-token", exc.detail, _INVALID_TOKEN)
         if principal.sid is not None and self.revocations.is_revoked(principal.sid):
             return "revoked-session", ("invalid-token", "session revoked", _INVALID_TOKEN)
-        return None
+        return principal
+
+    async def _rate_limited(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        request: IncomingRequest,
+        by: str,
+        wait: int,
+    ) -> int:
+        REJECTED.labels(f"rate-limit-{by}").inc()
+        return await self._problem(
+            scope, receive, send, request, 429, "rate-limited", headers={"Retry-After": str(wait)}
+        )
 
     async def _problem(
         self,

@@ -47,3 +47,14 @@ class GatewaySettings(MarfiqSettings):
     # Base name of the queue receiving session revocations; every replica adds its own
     # suffix because each one must see every revocation.
     revocation_queue: str = "gateway.revocations"
+
+    # Rate limits: requests per window per client address (before the token is checked)
+    # and per authenticated client (token `sub`); 0 turns a limit off. The address limit is
+    # the looser one: many mobile users share one carrier NAT address.
+    rate_limit_per_address: int = Field(default=3000, ge=0)
+    rate_limit_per_client: int = Field(default=600, ge=0)
+    rate_limit_window_s: int = Field(default=60, ge=1)
+    # Shared counters for every replica (redis://host:6379/0); unset: each replica counts
+    # on its own. Unreachable: requests pass unlimited (fail open) and an error is logged.
+    redis_url: str | None = None
+    redis_timeout_s: float = Field(default=0.2, gt=0)
