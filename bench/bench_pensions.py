@@ -205,6 +205,56 @@ def _month(months_ago: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
+# --- CPU accounting ---------------------------------------------------------------------------
+# Requests per second depend on what else the machine runs; the CPU time our processes and
+# the bench database's Postgres backends spend per unit of work hardly does.
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree(root: int) -> list[int]:
+    """`root` and its descendants (uvicorn's worker processes)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found, queue = [], [root]
+    while queue:
+        pid = queue.pop()
+        found.append(pid)
+        queue.extend(parents.get(pid, []))
+    return found
+
+
+async def cpu_used(process: subprocess.Popen[bytes], url: str) -> dict[str, float]:
+    """CPU seconds so far of the service's processes and of the backends serving it."""
+    pids = await _fetch(
+        url,
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid()",
+    )
+    return {
+        "service": sum(_cpu_seconds(pid) for pid in _tree(process.pid)),
+        "postgres": sum(_cpu_seconds(row["pid"]) for row in pids),
+    }
+
+
+def cpu_per(before: dict[str, float], after: dict[str, float], units: float) -> str:
+    return ", ".join(
+        f"{part} {1000 * (after[part] - before[part]) / units:.2f} ms" for part in after
+    )
+
+
 # --- declarations -----------------------------------------------------------------------------
 
 
@@ -326,25 +376,29 @@ async def run(args: argparse.Namespace) -> None:
         print(
             f"  {'declaration':<40} {'rows':>8} {'202 after':>10} {'processed':>10} {'rows/s':>9}"
         )
-        rounds = [
-            ("first month, JSON, every employee new", json_declaration(args.rows, _month(3)),
-             "application/json", {}),
-        ]  # fmt: skip
-        results = []
-        for label, body, content_type, params in rounds:
-            results.append((label, await declare(base, client, body, content_type, params=params)))
+        results: list[tuple[str, dict[str, Any]]] = []
+
+        async def measured(label: str, body: bytes, content_type: str) -> None:
+            before = await cpu_used(process, url)
+            result = await declare(base, client, body, content_type, params={})
+            result["cpu"] = cpu_per(before, await cpu_used(process, url), result["rows"] / 1000)
+            results.append((label, result))
+            print(
+                f"  {label:<40} {result['rows']:>8,} {result['accepted_s']:>9.2f}s "
+                f"{result['elapsed_s']:>9.2f}s {result['rows_per_s']:>9,.0f}\n"
+                f"  {'':<40} CPU per 1,000 rows: {result['cpu']}",
+                flush=True,
+            )
+
+        first = json_declaration(args.rows, _month(3))
+        await measured("first month, JSON, every employee new", first, "application/json")
         numbers = {
             row["cin"]: row["affiliation_number"]
             for row in await _fetch(url, "SELECT cin, affiliation_number FROM pensions.affiliates")
         }
         csv = csv_declaration(numbers, _month(2))
-        for label in ("next month, CSV, every employee known", "same month again (replaces it)"):
-            results.append((label, await declare(base, client, csv, "text/csv", params={})))
-        for label, result in results:
-            print(
-                f"  {label:<40} {result['rows']:>8,} {result['accepted_s']:>9.2f}s "
-                f"{result['elapsed_s']:>9.2f}s {result['rows_per_s']:>9,.0f}"
-            )
+        await measured("next month, CSV, every employee known", csv, "text/csv")
+        await measured("same month again (replaces it)", csv, "text/csv")
         steady = min(result["rows_per_s"] for _, result in results)
 
         # Simulations: 25 years of recorded service before the declared months.
@@ -367,19 +421,25 @@ async def run(args: argparse.Namespace) -> None:
         script.write_text(SIMULATE_LUA)
         await check_simulation(base, tokens.read_text().split("\n", 1)[0])
         wrk(base, connections=args.connections, duration=2, script=script, tokens=tokens)
+        before = await cpu_used(process, url)
         simulations = wrk(
             base, connections=args.connections, duration=args.duration, script=script,
             tokens=tokens,
         )  # fmt: skip
+        simulation_cpu = cpu_per(
+            before, await cpu_used(process, url), simulations["rps"] * args.duration
+        )
         if simulations["failed"]:
             raise RuntimeError(f"{simulations['failed']} simulations were not answered 200")
         print(
             f"  simulations: {simulations['rps']:,.0f}/s, p99 {simulations['p99_ms']:.1f} ms "
             f"({args.connections} connections, {len(people)} citizens, {args.duration:.0f} s)"
         )
+        print(f"  CPU per simulation: {simulation_cpu}")
         print()
         print(f"declaration rows/s (slowest round): {steady:,.0f}   target >= 20,000")
         print(f"simulations/s:                      {simulations['rps']:,.0f}   target >= 1,000")
+        print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     finally:
         process.terminate()
         try:

@@ -77,7 +77,6 @@ def create_app(
         # the event loop: the first certificate is then as fast as any.
         await asyncio.to_thread(pki.authority)
         app.state.warmup = asyncio.create_task(asyncio.to_thread(find_fonts))
-        # The same pool, without transactions: see dependencies.ReadConnection.
         app.state.read_pool = await read_pool(settings)
         worker = DeclarationWorker(app.state.db, settings=settings, catalogue=regimes, clock=clock)
         app.state.declaration_worker = worker

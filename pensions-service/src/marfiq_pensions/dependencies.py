@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
@@ -53,13 +53,3 @@ async def _catalogue(request: Request) -> RegimeCatalogue:
 Settings = Annotated[PensionsSettings, Depends(_settings)]
 Now = Annotated[datetime, Depends(_now)]
 Regimes = Annotated[RegimeCatalogue, Depends(_catalogue)]
-
-
-async def _read_connection(request: Request) -> AsyncIterator[Any]:
-    """An asyncpg connection outside any transaction, for frequent read-only routes that
-    read with one statement (see app.read_pool)."""
-    async with request.app.state.read_pool.acquire() as connection:
-        yield connection
-
-
-ReadConnection = Annotated[Any, Depends(_read_connection)]

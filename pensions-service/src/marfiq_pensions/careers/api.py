@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 
 from marfiq_pensions.affiliates.access import MyFile, ProvenCitizen, cin_of
 from marfiq_pensions.careers import service
@@ -12,7 +12,6 @@ from marfiq_pensions.careers.schemas import (
     EstimateRead,
     SimulationCreate,
 )
-from marfiq_pensions.dependencies import Now, ReadConnection, Regimes
 from marfiq_shared.db import Session
 from marfiq_shared.pagination import Cursor, Limit
 
@@ -37,14 +36,16 @@ async def my_contributions(
 
 @router.post("/simulations", response_model=EstimateRead)
 async def simulate_my_pension(
-    data: SimulationCreate,
-    citizen: ProvenCitizen,
-    connection: ReadConnection,
-    regimes: Regimes,
-    now: Now,
-) -> EstimateRead:
+    data: SimulationCreate, citizen: ProvenCitizen, request: Request
+) -> Response:
     """Estimate the monthly pension for a retirement date, on the caller's own career, with
     its breakdown (years counted, reference salary, rate per period)."""
-    return await service.simulation(
-        connection, cin=cin_of(citizen), data=data, catalogue=regimes, now=now
-    )
+    # The hot route of the service: the clock, the regimes and a connection are taken from
+    # the app directly rather than as dependencies, and the answer is serialised once
+    # (FastAPI would validate the model again before dumping it).
+    state = request.app.state
+    async with state.read_pool.acquire() as connection:
+        estimate = await service.simulation(
+            connection, cin=cin_of(citizen), data=data, catalogue=state.regimes, now=state.clock()
+        )
+    return Response(estimate.model_dump_json(), media_type="application/json")
