@@ -19,18 +19,21 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import aio_pika
+import aiormq
 from aio_pika import DeliveryMode, ExchangeType, Message
 from aio_pika.abc import (
     AbstractChannel,
     AbstractExchange,
     AbstractIncomingMessage,
     AbstractQueue,
+    AbstractRobustChannel,
     AbstractRobustConnection,
 )
 from aio_pika.exceptions import AMQPError, ChannelNotFoundEntity
+from pamqp import commands as spec
 
 from marfiq_shared.events.transport import (
     ATTEMPT_HEADER,
@@ -100,7 +103,7 @@ class RabbitMQTransport(Transport):
         self._name = name
         self._publisher: AbstractRobustConnection | None = None
         self._consumer: AbstractRobustConnection | None = None
-        self._exchange: AbstractExchange | None = None
+        self._publishing: AbstractRobustChannel | None = None
 
     @property
     def is_connected(self) -> bool:
@@ -113,8 +116,8 @@ class RabbitMQTransport(Transport):
         try:
             self._publisher = await self._connection("publish")
             self._consumer = await self._connection("consume")
-            channel = await self._publisher.channel(publisher_confirms=True)
-            self._exchange = await self._declare_exchange(channel)
+            self._publishing = await self._publisher.channel(publisher_confirms=True)
+            await self._declare_exchange(self._publishing)  # restored on reconnection
         except BaseException:
             await self._disconnect()  # no half-open transport left behind
             raise
@@ -130,7 +133,7 @@ class RabbitMQTransport(Transport):
         for connection in (self._consumer, self._publisher):
             if connection is not None:
                 await _quietly(connection.close())
-        self._publisher = self._consumer = self._exchange = None
+        self._publisher = self._consumer = self._publishing = None
 
     async def _declare_exchange(self, channel: AbstractChannel) -> AbstractExchange:
         return await channel.declare_exchange(self._exchange_name, ExchangeType.TOPIC, durable=True)
@@ -140,29 +143,24 @@ class RabbitMQTransport(Transport):
             raise RuntimeError("transport is not open")
         return self._consumer
 
-    async def publish(self, events: Sequence[OutgoingEvent]) -> None:
-        # Awaiting each confirm before the next publish caps a channel near 1,000 msg/s;
-        # with hundreds in flight the broker confirms them in groups.
-        exchange = self._exchange
-        if exchange is None:
+    def _channel(self) -> AbstractRobustChannel:
+        if self._publishing is None:
             raise RuntimeError("transport is not open")
-        in_flight = asyncio.Semaphore(self._max_in_flight)
+        return self._publishing
 
-        async def send(event: OutgoingEvent) -> None:
-            message = Message(
-                event.body,
-                content_type=CONTENT_TYPE,
-                delivery_mode=DeliveryMode.PERSISTENT,
-                message_id=event.id,
-                type=event.type,
-            )
-            async with in_flight:
-                # Not mandatory: a type nobody subscribes to yet is not an error.
-                await exchange.publish(message, routing_key=event.type, mandatory=False)
-
+    async def publish(self, events: Sequence[OutgoingEvent]) -> None:
+        if self._channel().is_closed:
+            # Reconnecting: fail now rather than hold the relay's transaction open.
+            raise PublishFailed("not connected to the broker")
         try:
             async with asyncio.timeout(self._publish_timeout):
-                results = await asyncio.gather(*map(send, events), return_exceptions=True)
+                # The channel of the moment: after a reconnection it is a new one.
+                channel = cast(aiormq.Channel, await self._channel().get_underlay_channel())
+                results: list[object] = []
+                for start in range(0, len(events), self._max_in_flight):
+                    chunk = events[start : start + self._max_in_flight]
+                    sends = (self._send(channel, event) for event in chunk)
+                    results += await asyncio.gather(*sends, return_exceptions=True)
         except TimeoutError as error:
             raise PublishFailed(f"no confirm within {self._publish_timeout}s") from error
         failures = [result for result in results if isinstance(result, BaseException)]
@@ -170,6 +168,26 @@ class RabbitMQTransport(Transport):
             raise PublishFailed(
                 f"{len(failures)} of {len(events)} events not confirmed"
             ) from failures[0]
+
+    async def _send(self, channel: aiormq.Channel, event: OutgoingEvent) -> None:
+        # Straight to the AMQP channel: aio-pika's publish waits until each frame is
+        # written before the next may go, a fifth of the relay's time at this volume.
+        # Hundreds in flight: awaiting each confirm in turn caps a channel near 1,000/s.
+        confirmation = await channel.basic_publish(
+            event.body,
+            exchange=self._exchange_name,
+            routing_key=event.type,
+            properties=spec.Basic.Properties(
+                content_type=CONTENT_TYPE,
+                delivery_mode=DeliveryMode.PERSISTENT.value,
+                message_id=event.id,
+                message_type=event.type,
+            ),
+            mandatory=False,  # a type nobody subscribes to yet is not an error
+            wait=False,
+        )
+        if not isinstance(confirmation, spec.Basic.Ack):  # a nack raises DeliveryError
+            raise PublishFailed(f"event {event.id}: {confirmation!r}")
 
     async def subscribe_batches(
         self,
@@ -230,7 +248,7 @@ class RabbitMQTransport(Transport):
         return main
 
     @asynccontextmanager
-    async def _dlq(self, queue: str) -> AsyncIterator[tuple[AbstractChannel, AbstractQueue]]:
+    async def _dlq(self, queue: str) -> AsyncIterator[tuple[AbstractRobustChannel, AbstractQueue]]:
         # A channel of its own: a passive declare of a missing queue closes the channel.
         channel = await self._consumer_connection().channel(
             publisher_confirms=True, on_return_raises=True
@@ -268,7 +286,7 @@ class RabbitMQTransport(Transport):
         return [_dead_letter(message) for message in taken]
 
     @staticmethod
-    async def _ready(channel: AbstractChannel, name: str) -> int:
+    async def _ready(channel: AbstractRobustChannel, name: str) -> int:
         declared = await channel.declare_queue(name, passive=True, robust=False)
         return int(declared.declaration_result.message_count or 0)
 
