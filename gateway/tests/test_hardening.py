@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -10,8 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import OWNERS, Hooks, KeyRing, Served, echo_app, settings
-from starlette.types import ASGIApp
+from conftest import OWNERS, Hooks, KeyRing, Served, dead_url, echo_app, settings
+from prometheus_client import REGISTRY
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from marfiq_gateway.app import create_gateway_app
 from marfiq_gateway.ratelimit import MemoryCounter, RateLimiter, RedisCounter
@@ -126,3 +128,145 @@ async def test_unreachable_redis_fails_open_with_an_error_logged(
         statuses = [(await client.get("/v1/administrations")).status_code for _ in range(3)]
     assert statuses == [200, 200, 200]
     assert "rate limit store unreachable" in caplog.text
+
+
+# --- circuit breaker and retries -----------------------------------------------------------
+
+
+def flaky_app(state: dict[str, bool]) -> ASGIApp:
+    """An in-process service that fails (no answer at all) while `state["broken"]`."""
+    healthy = echo_app("pensions", Hooks())
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and state["broken"]:
+            state["calls"] = state.get("calls", 0) + 1
+            raise RuntimeError("service down")
+        await healthy(scope, receive, send)
+
+    return app
+
+
+async def test_breaker_opens_after_consecutive_failures_and_closes_after_a_good_probe(
+    jwks_url: str, ring: KeyRing
+) -> None:
+    state = {"broken": True}
+    auth = {"Authorization": f"Bearer {ring.token()}"}
+    options = {"breaker_threshold": 2, "breaker_cooldown_s": 0.3}
+    async with gateway(jwks_url, {"pensions": flaky_app(state)}, **options) as client:
+        failures = [(await client.get("/v1/pensions/me", headers=auth)).status_code for _ in "ab"]
+        assert failures == [502, 502]
+        refused = await client.get("/v1/pensions/me", headers=auth)
+        assert refused.status_code == 503
+        assert refused.headers["content-type"] == PROBLEM
+        assert refused.json()["type"].endswith("/service-unavailable")
+        assert int(refused.headers["retry-after"]) >= 1
+        assert state["calls"] == 2  # the open circuit spared the service
+        # Other services are not affected by one service's circuit.
+        assert (await client.get("/v1/complaints", headers=auth)).status_code == 200
+        state["broken"] = False
+        await asyncio.sleep(0.35)
+        probe = await client.get("/v1/pensions/me", headers=auth)
+        assert probe.status_code == 200
+        assert (await client.get("/v1/pensions/me", headers=auth)).status_code == 200
+
+
+async def test_failed_probe_opens_the_circuit_again(jwks_url: str, ring: KeyRing) -> None:
+    state = {"broken": True}
+    auth = {"Authorization": f"Bearer {ring.token()}"}
+    options = {"breaker_threshold": 1, "breaker_cooldown_s": 0.2}
+    async with gateway(jwks_url, {"pensions": flaky_app(state)}, **options) as client:
+        assert (await client.get("/v1/pensions/me", headers=auth)).status_code == 502
+        assert (await client.get("/v1/pensions/me", headers=auth)).status_code == 503
+        await asyncio.sleep(0.25)
+        assert (await client.get("/v1/pensions/me", headers=auth)).status_code == 502  # probe
+        assert (await client.get("/v1/pensions/me", headers=auth)).status_code == 503
+
+
+def _retries(owner: str) -> float:
+    return (
+        REGISTRY.get_sample_value("marfiq_gateway_upstream_retries_total", {"upstream": owner})
+        or 0.0
+    )
+
+
+async def test_only_idempotent_requests_are_retried_once_on_connect_errors(
+    jwks_url: str, ring: KeyRing
+) -> None:
+    auth = {"Authorization": f"Bearer {ring.token()}"}
+    async with gateway(jwks_url, {"pensions": dead_url()}, breaker_threshold=100) as client:
+        before = _retries("pensions")
+        assert (await client.get("/v1/pensions/me", headers=auth)).status_code == 502
+        assert _retries("pensions") == before + 1
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            answer = await client.request(method, "/v1/pensions/me", headers=auth, content=b"{}")
+            assert answer.status_code == 502
+        assert _retries("pensions") == before + 1
+
+
+# --- CORS and security headers -------------------------------------------------------------
+
+ORIGIN = "https://portail.example.ma"
+
+
+async def test_cors_answers_preflight_for_allowed_origins_only(jwks_url: str) -> None:
+    async with gateway(jwks_url, cors_origins=f"{ORIGIN}, https://agents.example.ma") as client:
+        preflight = {
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type, idempotency-key",
+        }
+        allowed = await client.options("/v1/complaints", headers=preflight)
+        assert allowed.status_code == 200
+        assert allowed.headers["access-control-allow-origin"] == ORIGIN
+        assert "POST" in allowed.headers["access-control-allow-methods"]
+        assert "access-control-allow-credentials" not in allowed.headers
+        other = await client.options(
+            "/v1/complaints", headers={**preflight, "Origin": "https://evil.example"}
+        )
+        assert other.status_code == 400
+        assert "access-control-allow-origin" not in other.headers
+        simple = await client.get("/v1/administrations", headers={"Origin": ORIGIN})
+        assert simple.headers["access-control-allow-origin"] == ORIGIN
+        assert "x-request-id" in simple.headers["access-control-expose-headers"].lower()
+
+
+async def test_no_cors_headers_without_configured_origins(jwks_url: str) -> None:
+    async with gateway(jwks_url) as client:
+        answer = await client.get("/v1/administrations", headers={"Origin": ORIGIN})
+    assert answer.status_code == 200
+    assert "access-control-allow-origin" not in answer.headers
+
+
+async def test_every_answer_carries_the_security_headers(jwks_url: str) -> None:
+    async with gateway(jwks_url) as client:
+        answers = [
+            await client.get("/v1/administrations"),  # proxied
+            await client.get("/v1/me"),  # the gateway's own 401 problem
+            await client.get("/livez"),  # a gateway endpoint
+            await client.get("/nowhere"),  # FastAPI's 404
+        ]
+    for answer in answers:
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["referrer-policy"] == "no-referrer"
+        assert answer.headers["content-security-policy"].startswith("default-src 'none'")
+        assert "strict-transport-security" not in answer.headers
+        assert answer.headers.get_list("x-frame-options") == ["DENY"]
+
+
+async def test_hsts_only_behind_tls(jwks_url: str) -> None:
+    async with gateway(jwks_url, behind_tls=True) as client:
+        answer = await client.get("/livez")
+    assert answer.headers["strict-transport-security"].startswith("max-age=31536000")
+
+
+async def test_docs_page_csp_allows_its_own_script_by_hash_only(jwks_url: str) -> None:
+    async with gateway(jwks_url) as client:
+        page = await client.get("/docs")
+    assert page.status_code == 200
+    csp = page.headers["content-security-policy"]
+    assert "'sha256-" in csp
+    assert "unsafe-inline" not in csp
+    assert "unsafe-eval" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "SwaggerUIBundle" in page.text

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -26,6 +25,7 @@ from marfiq_gateway.proxy import Proxy
 from marfiq_gateway.ratelimit import make_rate_limiter
 from marfiq_gateway.revocations import SESSION_REVOKED, RevocationList, revocation_handler
 from marfiq_gateway.routing import OWNERS, Router
+from marfiq_gateway.security import SecurityHeaders, docs_page, with_cors
 from marfiq_gateway.settings import GatewaySettings
 from marfiq_gateway.upstreams import AsgiUpstream, HttpPool, HttpUpstream, Upstream
 from marfiq_shared import health
@@ -39,18 +39,32 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("marfiq.gateway")
 
+# One year, the preload lists' minimum.
+HSTS_MAX_AGE_S = 31_536_000
+
 
 class GatewayApp(FastAPI):
-    """Requests under a service prefix go straight to the proxy; the rest is FastAPI's."""
+    """Requests under a service prefix go straight to the proxy; the rest is FastAPI's.
+
+    Every HTTP answer, proxied or not, leaves with the security headers; CORS (when origins
+    are configured) sits in front of both.
+    """
 
     proxy: Proxy
+    security: SecurityHeaders
+    entry: ASGIApp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            match = self.proxy.router.owner_of(scope["path"])
-            if match is not None:
-                await self.proxy(scope, receive, send, match[0], match[1])
-                return
+            await self.entry(scope, receive, self.security.wrap(send, scope["path"]))
+            return
+        await super().__call__(scope, receive, send)
+
+    async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = self.proxy.router.owner_of(scope["path"])
+        if match is not None:
+            await self.proxy(scope, receive, send, match[0], match[1])
+            return
         await super().__call__(scope, receive, send)
 
 
@@ -162,7 +176,14 @@ def create_gateway_app(
         trust_forwarded=settings.trust_forwarded_headers,
         default_language=settings.default_language,
         limiter=limiter,
+        breaker_threshold=settings.breaker_threshold,
+        breaker_cooldown_s=settings.breaker_cooldown_s,
     )
+    docs_html, docs_csp = docs_page()
+    app.security = SecurityHeaders(
+        hsts_max_age_s=HSTS_MAX_AGE_S if settings.behind_tls else 0, docs_csp=docs_csp
+    )
+    app.entry = with_cors(app.dispatch, settings.cors_origins)
     app.state.settings = settings
     app.state.token_verifier = verifier
     app.state.revocations = revocations
@@ -179,7 +200,7 @@ def create_gateway_app(
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="Marfiq API")
+        return HTMLResponse(docs_html)
 
     app.add_middleware(
         RequestContextMiddleware,

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from prometheus_client import Counter, Histogram
 from starlette.types import Receive, Scope, Send
 
+from marfiq_gateway.breaker import CircuitBreaker
 from marfiq_gateway.headers import IncomingRequest, prepare_request
 from marfiq_gateway.ratelimit import RateLimiter
 from marfiq_gateway.revocations import RevocationList
@@ -62,6 +63,8 @@ class Proxy:
         trust_forwarded: bool,
         default_language: Language,
         limiter: RateLimiter | None = None,
+        breaker_threshold: int = 5,
+        breaker_cooldown_s: float = 10.0,
     ) -> None:
         self.router = router
         self.upstreams = dict(upstreams)
@@ -71,6 +74,10 @@ class Proxy:
         self.trust_forwarded = trust_forwarded
         self.default_language: Language = default_language
         self.limiter = limiter
+        self.breakers = {
+            owner: CircuitBreaker(owner, threshold=breaker_threshold, cooldown_s=breaker_cooldown_s)
+            for owner in self.upstreams
+        }
         # prometheus_client's labels() takes a lock and builds a key on every call.
         self._counters: dict[tuple[str, str, int], Counter] = {}
         self._histograms: dict[tuple[str, str], Histogram] = {}
@@ -129,24 +136,46 @@ class Proxy:
                 if wait is not None:
                     return await self._rate_limited(scope, receive, send, request, "client", wait)
         upstream = self.upstreams[owner]
+        breaker = self.breakers[owner]
+        wait = breaker.allow()
+        if wait is not None:
+            UPSTREAM_ERRORS.labels(owner, "circuit-open").inc()
+            return await self._problem(
+                scope,
+                receive,
+                send,
+                request,
+                503,
+                "service-unavailable",
+                headers={"Retry-After": str(wait)},
+            )
         exchange = Exchange(scope=scope, request=request, max_body=self.max_body)
         try:
-            return await upstream.forward(exchange, receive, send)
+            status = await upstream.forward(exchange, receive, send)
         except BodyTooLarge:
+            breaker.released()
             REJECTED.labels("body-size").inc()
             return await self._problem(
                 scope, receive, send, request, 413, "payload-too-large", max_bytes=self.max_body
             )
         except ClientGone:
+            breaker.released()
             return CLIENT_CLOSED
         except UpstreamTimeout as exc:
+            breaker.failed()
             UPSTREAM_ERRORS.labels(owner, "timeout").inc()
             log.warning("upstream timed out", extra={"upstream": owner, "error": str(exc)})
             return await self._problem(scope, receive, send, request, 504, "gateway-timeout")
         except UpstreamUnavailable as exc:
+            breaker.failed()
             UPSTREAM_ERRORS.labels(owner, "unavailable").inc()
             log.warning("upstream unavailable", extra={"upstream": owner, "error": str(exc)})
             return await self._problem(scope, receive, send, request, 502, "bad-gateway")
+        except BaseException:
+            breaker.released()
+            raise
+        breaker.succeeded()
+        return status
 
     async def _authenticate(
         self, request: IncomingRequest

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from marfiq_shared.settings import MarfiqSettings
 
@@ -58,3 +58,22 @@ class GatewaySettings(MarfiqSettings):
     # on its own. Unreachable: requests pass unlimited (fail open) and an error is logged.
     redis_url: str | None = None
     redis_timeout_s: float = Field(default=0.2, gt=0)
+
+    # Circuit breaker per service: after this many consecutive connect errors or timeouts
+    # the gateway answers 503 at once, then lets one probe through after the cool-down.
+    breaker_threshold: int = Field(default=5, ge=1)
+    breaker_cooldown_s: float = Field(default=10.0, gt=0)
+
+    # Web origins allowed to call the API from a browser, comma-separated
+    # (https://portail.example.ma,https://agents.example.ma); empty: no CORS headers.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Clients reach the gateway over HTTPS (directly or through the load balancer): send
+    # Strict-Transport-Security. Off for plain-HTTP development.
+    behind_tls: bool = False
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value

@@ -14,12 +14,22 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 import aiohttp
+from prometheus_client import Counter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yarl import URL
 
 from marfiq_gateway.headers import IncomingRequest, response_headers
 
 log = logging.getLogger("marfiq.gateway")
+
+RETRIES = Counter(
+    "marfiq_gateway_upstream_retries_total",
+    "Idempotent requests sent a second time after a connect error",
+    ["upstream"],
+)
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
+# Failures before a single byte reached the service (refused, unresolvable, connect timeout).
+_CONNECT_ERRORS = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
 
 
 class UpstreamUnavailable(Exception):
@@ -148,14 +158,22 @@ class HttpUpstream:
         if request.chunked or (request.content_length or 0) > 0:
             chunk, more = await _read(receive, body)
             data = _stream(chunk, receive, body) if more else chunk
+        method: str = scope["method"]
+        url = URL(target, encoded=True)
         try:
-            response = await self._pool.session.request(
-                scope["method"],
-                URL(target, encoded=True),
-                headers=headers,
-                data=data,
-                allow_redirects=False,
-            )
+            try:
+                response = await self._pool.session.request(
+                    method, url, headers=headers, data=data, allow_redirects=False
+                )
+            except _CONNECT_ERRORS:
+                # Nothing reached the service, so one more try of a read cannot repeat an
+                # effect; writes are never retried here (Idempotency-Key is the client's).
+                if method not in _IDEMPOTENT or not isinstance(data, bytes | None):
+                    raise
+                RETRIES.labels(self.name).inc()
+                response = await self._pool.session.request(
+                    method, url, headers=headers, data=data, allow_redirects=False
+                )
         except Exception as exc:
             raise _failure(exc, body) from exc
         try:
