@@ -95,6 +95,8 @@ def make_settings(database_url: str, storage: Path, **overrides: Any) -> Complai
         "storage_url": str(storage),
         "attachment_max_bytes": 64 * 1024,
         "max_body_bytes": 256 * 1024,
+        # Tests read the statistics right after each step: no cache unless a test asks.
+        "stats_cache_s": 0,
     }
     return ComplaintsSettings(**(values | overrides))
 

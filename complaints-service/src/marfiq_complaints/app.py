@@ -16,6 +16,8 @@ from marfiq_complaints.lifecycle import load_policy
 from marfiq_complaints.scheduler.runner import Scheduler
 from marfiq_complaints.settings import ComplaintsSettings
 from marfiq_complaints.stats import api as stats_api
+from marfiq_complaints.stats.cache import TtlCache
+from marfiq_complaints.stats.schemas import StatsPage
 from marfiq_complaints.subscriptions import SUBSCRIPTIONS
 from marfiq_shared.service import ServiceDefinition, create_service_app
 from marfiq_shared.storage import open_storage
@@ -80,4 +82,5 @@ def create_app(
     app.state.policy = policy
     app.state.clock = clock
     app.state.storage = open_storage(settings.storage_url)
+    app.state.stats_cache = TtlCache[StatsPage](ttl=settings.stats_cache_s)
     return app

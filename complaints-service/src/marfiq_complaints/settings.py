@@ -42,7 +42,8 @@ class ComplaintsSettings(MarfiqSettings):
     # An overdue complaint still overdue this long later goes to the supervisors.
     escalation_delay_s: int = Field(default=2 * 86_400, ge=0)
 
-    # Public statistics may be cached by browsers and proxies this long.
+    # Public statistics: a page is computed at most once this long per process, and browsers
+    # and proxies may keep it as long (0: computed for every request).
     stats_cache_s: int = Field(default=60, ge=0)
 
     @model_validator(mode="after")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from complaints_support import Service, problem
+from complaints_support import Service, problem, running
 
 from marfiq_complaints.scheduler.runner import Scheduler
 from marfiq_complaints.stats.service import default_period, median_from_histogram
@@ -56,7 +56,7 @@ async def test_figures_count_answers_on_time_and_late_with_their_median(service:
         "/v1/complaints/stats", params={"from": "2025-09", "to": "2025-09"}
     )
     assert september.status_code == 200
-    assert september.headers["cache-control"] == "public, max-age=60"
+    assert september.headers["cache-control"] == "public, max-age=0"
     body = september.json()
     assert (body["from_month"], body["to_month"]) == ("2025-09", "2025-09")
     figures = {item["code"]: item for item in body["items"]}
@@ -126,3 +126,18 @@ async def test_an_impossible_period_is_a_422(service: Service) -> None:
 
     for response in (reversed_period, too_long, not_a_month):
         problem(response, 422)
+
+
+async def test_with_a_cache_a_page_is_computed_once_per_period(service: Service) -> None:
+    settings = service.settings.model_copy(update={"stats_cache_s": 60})
+    async with running(settings, clock=service.clock, signer=service.signer) as cached:
+        ministry = service.administrations[0]
+        first = await cached.client.get("/v1/complaints/stats", params={"from": "2025-09"})
+        await cached.file(cached.citizen(), ministry)
+        again = await cached.client.get("/v1/complaints/stats", params={"from": "2025-09"})
+        other = await cached.client.get("/v1/complaints/stats", params={"from": "2025-08"})
+
+    assert first.headers["cache-control"] == "public, max-age=60"
+    assert again.json() == first.json()
+    figures = {item["code"]: item for item in other.json()["items"]}
+    assert figures["MIN-A"]["received"] == 1

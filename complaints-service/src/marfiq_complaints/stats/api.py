@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
+from marfiq_complaints.deadlines import local_day
 from marfiq_complaints.dependencies import Now, Settings
 from marfiq_complaints.stats import service
+from marfiq_complaints.stats.cache import TtlCache
 from marfiq_complaints.stats.schemas import StatsPage
-from marfiq_shared.db import Session
+from marfiq_shared.db import Database
 from marfiq_shared.pagination import Cursor, Limit
 
 router = APIRouter(prefix="/v1/complaints", tags=["statistics"])
@@ -20,7 +22,7 @@ MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 @router.get("/stats", response_model=StatsPage)
 async def statistics(
-    session: Session,
+    request: Request,
     response: Response,
     settings: Settings,
     now: Now,
@@ -35,12 +37,22 @@ async def statistics(
     """Per administration, for the months from `from` to `to` (default: the last twelve):
     received, answered, answered on time, median days to answer; and open overdue now."""
     response.headers["Cache-Control"] = f"public, max-age={settings.stats_cache_s}"
-    return await service.read_stats(
-        session,
-        from_month=from_month,
-        to_month=to_month,
-        administration_id=administration_id,
-        limit=limit,
-        cursor=cursor,
-        now=now,
-    )
+    cache: TtlCache[StatsPage] = request.app.state.stats_cache
+    database: Database = request.app.state.db
+
+    async def compute() -> StatsPage:
+        # A session of its own: the computation may outlive the request that started it.
+        async with database.sessionmaker() as session:
+            return await service.read_stats(
+                session,
+                from_month=from_month,
+                to_month=to_month,
+                administration_id=administration_id,
+                limit=limit,
+                cursor=cursor,
+                now=now,
+            )
+
+    # The current month is part of the key: the default period moves with it.
+    key = (from_month, to_month, administration_id, limit, cursor, f"{local_day(now):%Y-%m}")
+    return await cache.get(key, compute)
