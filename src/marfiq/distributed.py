@@ -29,6 +29,9 @@ def platform_env(
     env = dict(base if base is not None else os.environ)
     env.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
     env.setdefault("AMQP_URL", DEFAULT_AMQP_URL)
+    # Every request reaches identity through the gateway on loopback: its X-Forwarded-For
+    # names the client, or every citizen would share one per-address sending limit.
+    env.setdefault("IDENTITY_TRUSTED_PROXIES", '["127.0.0.1/32"]')
     env.setdefault("MARFIQ_ISSUER", f"http://127.0.0.1:{ports['gateway']}")
     env.setdefault("MARFIQ_JWKS_URL", f"http://127.0.0.1:{ports['identity']}/.well-known/jwks.json")
     for spec in SERVICES:
