@@ -33,6 +33,7 @@ from marfiq_shared.auth import JwksCache, JwksFetcher, TokenVerifier, http_jwks_
 from marfiq_shared.logs import configure_logging
 from marfiq_shared.middleware import RequestContextMiddleware
 from marfiq_shared.problems import install_problem_handlers
+from marfiq_shared.tracing import configure_tracing
 
 if TYPE_CHECKING:
     from marfiq_shared.events.transport import Subscription, Transport
@@ -215,6 +216,9 @@ def create_app() -> GatewayApp:
     """`uvicorn --factory` entry point of the distributed mode: configuration from the env."""
     settings = GatewaySettings()
     configure_logging(settings.log_level, json=settings.log_json)
+    # Spans for the gateway's own endpoints; proxied requests pass `traceparent` through
+    # untouched (no span on the hot path), so the trace continues in the service.
+    configure_tracing("gateway")
     return create_gateway_app(settings)
 
 

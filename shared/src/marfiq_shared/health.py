@@ -6,12 +6,39 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.responses import JSONResponse, Response
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 
 router = APIRouter(include_in_schema=False)
+
+DB_POOL_CHECKED_OUT = Gauge(
+    "marfiq_db_pool_checked_out",
+    "Database connections in use (checked out of the pool) at the last scrape",
+    ["service"],
+)
+DB_POOL_SIZE = Gauge(
+    "marfiq_db_pool_size",
+    "Connections the pool keeps open; up to as many again may overflow under load",
+    ["service"],
+)
+DEAD_LETTERS = Gauge(
+    "marfiq_dead_letter_messages",
+    "Messages waiting in a service's dead-letter queue at the last scrape",
+    ["queue"],
+)
+
+
+def observe_pool(service: str, engine: AsyncEngine) -> None:
+    """Copy the SQLAlchemy pool's use into the gauges (a QueuePool; others are skipped)."""
+    pool = engine.pool
+    checked_out = getattr(pool, "checkedout", None)
+    size = getattr(pool, "size", None)
+    if callable(checked_out) and callable(size):
+        DB_POOL_CHECKED_OUT.labels(service).set(checked_out())
+        DB_POOL_SIZE.labels(service).set(size())
 
 
 @router.get("/livez")

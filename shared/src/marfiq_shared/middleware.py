@@ -13,6 +13,7 @@ from marfiq_shared.i18n import current_language, negotiate_language
 from marfiq_shared.logs import request_id_var
 from marfiq_shared.problems import PayloadTooLarge, problem_response
 from marfiq_shared.settings import Language
+from marfiq_shared.tracing import span
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 
@@ -77,7 +78,14 @@ class RequestContextMiddleware:
                 response = problem_response(413, "payload-too-large", max_bytes=self.max_body)
                 await response(scope, receive, send_with_id)
                 return
-            await self.app(scope, self._limited(receive), send_with_id)
+            # The caller's W3C trace context continues here, and into the events this
+            # request records (add_event reads it).
+            traceparent = headers.get(b"traceparent")
+            with span(
+                f"{scope['method']} {self.service}",
+                traceparent.decode("latin-1") if traceparent else None,
+            ):
+                await self.app(scope, self._limited(receive), send_with_id)
         finally:
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"

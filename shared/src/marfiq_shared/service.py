@@ -19,6 +19,7 @@ from marfiq_shared.logs import configure_logging
 from marfiq_shared.middleware import RequestContextMiddleware
 from marfiq_shared.problems import install_problem_handlers
 from marfiq_shared.settings import MarfiqSettings
+from marfiq_shared.tracing import configure_tracing
 
 if TYPE_CHECKING:
     from marfiq_shared.events.consumer import Handler
@@ -64,6 +65,7 @@ def create_service_app(
     settings = definition.settings
     if configure_logs:
         configure_logging(settings.log_level, json=settings.log_json)
+    configure_tracing(definition.name)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -108,10 +110,15 @@ def create_service_app(
 
         async def refresh_metrics() -> None:
             # The outbox gauges as of this scrape, not of the relay's last housekeeping
-            # (which waits out its back-off while the broker is down); a database that
-            # does not answer leaves the last values.
+            # (which waits out its back-off while the broker is down); a database or broker
+            # that does not answer leaves the last values.
+            health.observe_pool(definition.name, database.engine)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(runtime.relay.backlog(), timeout=1.0)
+            if definition.subscriptions and bus.is_connected:
+                with contextlib.suppress(Exception):
+                    dead = await asyncio.wait_for(bus.dlq_count(runtime.queue), timeout=1.0)
+                    health.DEAD_LETTERS.labels(runtime.queue).set(dead)
 
         app.state.refresh_metrics = refresh_metrics
         for hook in definition.on_startup:

@@ -32,6 +32,7 @@ from marfiq_shared.events.envelope import CloudEvent, current_correlation_id
 from marfiq_shared.events.inbox import claim_events
 from marfiq_shared.events.metrics import EVENTS_CONSUMED, EVENTS_DUPLICATE
 from marfiq_shared.events.transport import Delivery, PoisonMessage
+from marfiq_shared.tracing import span
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,8 @@ class Consumer:
                 fresh.discard(item.id)
                 token = current_correlation_id.set(item.event.correlationid or item.event.id)
                 try:
-                    await item.handler(session, item.event, item.data)
+                    with span(item.event.type, item.event.traceparent, kind="consumer"):
+                        await item.handler(session, item.event, item.data)
                 finally:
                     current_correlation_id.reset(token)
                 applied[item.event.type] += 1

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from marfiq_shared.events.catalogue import EventData
 from marfiq_shared.events.envelope import CloudEvent, current_correlation_id
+from marfiq_shared.tracing import current_traceparent
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ async def add_event(
         subject=subject,
         data=data.model_dump(mode="json"),
         correlationid=correlation_id or current_correlation_id.get(),
-        traceparent=traceparent,
+        traceparent=traceparent or current_traceparent.get(),
     )
     await session.execute(
         outbox.insert(),
