@@ -24,11 +24,11 @@ from marfiq_pensions.bank_accounts.schemas import BankAccountRead, ChangeRead, m
 from marfiq_pensions.dependencies import local_day, month_of
 from marfiq_pensions.payments import repository as payments
 from marfiq_pensions.regimes.career import month_index, month_start
-from marfiq_shared.auth import Principal
+from marfiq_shared.auth import Acr, Principal
 from marfiq_shared.logs import request_id_var
 from marfiq_shared.problems import StepUpRequired
 
-REQUIRED_ACR = "substantial"
+REQUIRED_ACR: Acr = "substantial"
 
 
 def view(change: BankAccountChange) -> ChangeRead:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_pensions.careers.build import Declared, DeclaredMonth, Recorded, RecordedPeriod
@@ -55,7 +55,7 @@ def _in_force(affiliate_id: uuid.UUID):  # type: ignore[no-untyped-def]
     )
 
 
-def _declared(row: Row[tuple[ContributionLine, str | None]]) -> DeclaredMonth:
+def _declared(row: Any) -> DeclaredMonth:
     line, name = row
     return DeclaredMonth(
         period=line.period,

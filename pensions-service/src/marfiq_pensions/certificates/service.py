@@ -17,7 +17,7 @@ from marfiq_pensions.certificates.models import Certificate, CertificateType
 from marfiq_pensions.certificates.rendering import Holder, certificate_spec
 from marfiq_pensions.certificates.schemas import CertificateIssued
 from marfiq_pensions.settings import PensionsSettings
-from marfiq_shared.auth import Principal
+from marfiq_shared.auth import Acr, Principal
 from marfiq_shared.documents import (
     DocumentSpec,
     PlatformPki,
@@ -31,7 +31,7 @@ from marfiq_shared.events.catalogue import PensionCertificateIssued
 from marfiq_shared.events.outbox import add_event
 from marfiq_shared.problems import StepUpRequired
 
-REQUIRED_ACR = "substantial"
+REQUIRED_ACR: Acr = "substantial"
 SIGNER = "pensions-fund"
 
 

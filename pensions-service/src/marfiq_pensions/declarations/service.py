@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marfiq_pensions.bulk import collector_paused
 from marfiq_pensions.careers.build import DAYS_PER_MONTH
 from marfiq_pensions.db import administrations
 from marfiq_pensions.declarations import repository
@@ -80,6 +81,26 @@ async def submit(
     now: datetime,
 ) -> DeclarationAccepted:
     """Check and stage a declaration; a worker processes it after the commit."""
+    with collector_paused():
+        return await _submit(
+            session,
+            declarer=declarer,
+            submission=submission,
+            settings=settings,
+            catalogue=catalogue,
+            now=now,
+        )
+
+
+async def _submit(
+    session: AsyncSession,
+    *,
+    declarer: Principal,
+    submission: Submission,
+    settings: PensionsSettings,
+    catalogue: RegimeCatalogue,
+    now: datetime,
+) -> DeclarationAccepted:
     employer_id = employer_of(declarer)
     media = submission.content_type.split(";")[0].strip().lower()
     if media == "application/json" or media.endswith("+json"):
@@ -94,8 +115,10 @@ async def submit(
         csv_rows = list(records)
         period_text, regime_text = submission.period, submission.regime
         named_employer = str(submission.employer_id) if submission.employer_id else None
-        if period_text is None and csv_rows and "period" in columns:
-            period_text = csv_rows[0][1][columns.index("period")]  # the first line's month
+        if period_text is None and csv_rows:
+            first, column = csv_rows[0][1], columns.index("period")
+            if column < len(first):
+                period_text = first[column].strip() or None  # the first line's month
     else:
         raise UnsupportedFormat(f"{media or 'no content type'} is not application/json or text/csv")
     if named_employer is not None and named_employer != str(employer_id):

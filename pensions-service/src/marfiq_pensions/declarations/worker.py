@@ -23,6 +23,7 @@ from marfiq_pensions.affiliates import repository as affiliates
 from marfiq_pensions.affiliates.events import contact_registered
 from marfiq_pensions.affiliates.models import AffiliateStatus
 from marfiq_pensions.background import Loop
+from marfiq_pensions.bulk import collector_paused
 from marfiq_pensions.declarations import repository
 from marfiq_pensions.declarations.errors import RowError
 from marfiq_pensions.declarations.repository import Chunk, LineValues
@@ -216,6 +217,10 @@ class DeclarationWorker:
 
     async def process_one_chunk(self) -> Chunk | None:
         """One chunk in its own transaction."""
+        with collector_paused():
+            return await self._process_one_chunk()
+
+    async def _process_one_chunk(self) -> Chunk | None:
         async with self._database.sessionmaker() as session, session.begin():
             chunk = await process_chunk(session, catalogue=self._catalogue, now=self._clock())
             if chunk is not None and self._hook is not None:
