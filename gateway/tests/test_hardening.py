@@ -270,3 +270,18 @@ async def test_docs_page_csp_allows_its_own_script_by_hash_only(jwks_url: str) -
     assert "unsafe-eval" not in csp
     assert "frame-ancestors 'none'" in csp
     assert "SwaggerUIBundle" in page.text
+
+
+# --- metrics --------------------------------------------------------------------------------
+
+
+async def test_proxied_requests_are_measured_by_route_prefix(jwks_url: str) -> None:
+    labels = {"service": "gateway", "method": "GET", "route": "/v1/administrations"}
+    before = REGISTRY.get_sample_value("marfiq_http_requests_total", {**labels, "status": "200"})
+    async with gateway(jwks_url) as client:
+        await client.get("/v1/administrations/some-id")
+        scrape = await client.get("/metrics")
+    after = REGISTRY.get_sample_value("marfiq_http_requests_total", {**labels, "status": "200"})
+    assert (after or 0) == (before or 0) + 1
+    assert REGISTRY.get_sample_value("marfiq_http_request_duration_seconds_count", labels)
+    assert 'route="/v1/administrations"' in scrape.text
