@@ -24,15 +24,8 @@ from marfiq_pensions.declarations.errors import (
     WrongEmployer,
 )
 from marfiq_pensions.declarations.models import Declaration, DeclarationRow, DeclarationStatus
-from marfiq_pensions.declarations.rows import (
-    Context,
-    check_count,
-    csv_records,
-    json_document,
-    parse_month,
-    stage_csv,
-    stage_json,
-)
+from marfiq_pensions.declarations.reading import check_count, csv_records, json_document
+from marfiq_pensions.declarations.rows import Context, parse_month, stage_csv, stage_json
 from marfiq_pensions.declarations.schemas import (
     DeclarationAccepted,
     DeclarationPage,
