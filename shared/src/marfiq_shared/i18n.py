@@ -91,6 +91,11 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "fr": "Un service de la plateforme est indisponible.",
         "ar": "إحدى خدمات المنصة غير متاحة.",
     },
+    "service-unavailable": {
+        "en": "A platform service is temporarily unavailable; try again shortly.",
+        "fr": "Un service de la plateforme est momentanément indisponible ; réessayez bientôt.",
+        "ar": "إحدى خدمات المنصة غير متاحة مؤقتًا، أعد المحاولة بعد قليل.",
+    },
     "gateway-timeout": {
         "en": "A platform service did not answer in time.",
         "fr": "Un service de la plateforme n'a pas répondu à temps.",
