@@ -16,4 +16,3 @@ def test_readme_lists_every_variable_with_its_default() -> None:
     assert documented == markdown_table(), (
         "README configuration table is stale: regenerate it with `.venv/bin/marfiq config-table`"
     )
-
