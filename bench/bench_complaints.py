@@ -14,12 +14,13 @@ rotates citizens and administrations; without `wrk` the script stops and says so
 1. Submissions: `POST /v1/complaints` through the gateway, `--connections` concurrent
    connections for `--duration` seconds, each request a different citizen and
    administration in turn; then the same straight to the service, for comparison. Every
-   answer must be 201. Each round also prints the CPU each process (and the Postgres
-   backends of the bench database) spent per submission, read from /proc: on a shared
-   machine that figure holds when the rate depends on the neighbours. Target: >= 500/s.
+   answer must be 201. Each round also prints the CPU each of our processes spent per
+   submission, read from /proc: on a shared machine that figure holds when the rate
+   depends on the neighbours. Target: >= 500/s.
 2. `--rows` complaints are bulk-loaded in batches of `INSERT … SELECT generate_series`
    (not through the API), with the monthly statistics they imply; then VACUUM ANALYZE.
-3. Latency: one connection, sequential requests for `--latency-duration` seconds each,
+3. Latency: one connection, sequential requests for `--latency-duration` seconds each, in
+   `--latency-rounds` alternated rounds (the median of the rounds is reported),
    through the gateway with real tokens: the queue page of an agent of the largest
    administration (newest first, 50 items), its second page by cursor, filtered by status,
    by overdue; the public statistics (12 and 24 months, 50 administrations a page) as
@@ -495,7 +496,7 @@ async def run(args: argparse.Namespace) -> None:
         await check(gateway + "/v1/complaints?limit=1", citizens[0])
 
         submissions = await measure_submissions(
-            args, processes, database_url, scratch, gateway=gateway, service=service
+            args, processes, scratch, gateway=gateway, service=service
         )
 
         print(f"bulk load: {args.rows:,} complaints (generate_series, not the API)", flush=True)
@@ -555,14 +556,13 @@ async def run(args: argparse.Namespace) -> None:
 async def measure_submissions(
     args: argparse.Namespace,
     processes: dict[str, subprocess.Popen[bytes]],
-    database_url: str,
     scratch: Path,
     *,
     gateway: str,
     service: str,
 ) -> dict[str, list[dict[str, float]]]:
     """Rounds of wrk POSTs, through the gateway then straight to the service, with the CPU
-    each process (and the Postgres backends) spent per submission."""
+    each of our processes spent per submission."""
     print(
         f"submissions: {args.connections} connections x {args.duration:.0f} s, "
         f"{args.citizens} citizens, {args.administrations} administrations; through the "
@@ -582,7 +582,7 @@ async def measure_submissions(
     submissions: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
     for round_ in range(args.rounds):
         for name, url in urls.items():
-            before = await _cpu_by_part(processes, database_url)
+            before = await asyncio.to_thread(_processes_cpu, processes)
             result = wrk(
                 url,
                 connections=args.connections,
@@ -592,7 +592,7 @@ async def measure_submissions(
             )
             if result["failed"]:
                 raise RuntimeError(f"{result['failed']:.0f} submissions were not 201")
-            after = await _cpu_by_part(processes, database_url)
+            after = await asyncio.to_thread(_processes_cpu, processes)
             used = ", ".join(
                 f"{part} {1000 * (after[part] - spent) / result['requests']:.2f}"
                 for part, spent in before.items()
@@ -626,20 +626,38 @@ async def measure_latency(
         "statistics (12 months)": (gateway + "/v1/complaints/stats", ""),
         "statistics, 24 months": (gateway + "/v1/complaints/stats?from=" + _months_ago(23), ""),
     }
-    figures = {}
-    for name, (url, token) in targets.items():
-        if not name.startswith(only):
-            continue
-        name += suffix
+    chosen = {name + suffix: target for name, target in targets.items() if name.startswith(only)}
+    for url, token in chosen.values():
         await check(url, token or None)
-        figures[name] = latency(url, token, args.latency_duration)
+    # Rounds alternate the targets, so that a burst of a neighbour's load falls on all of
+    # them alike; each figure is the median over the rounds.
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in chosen}
+    for round_ in range(args.latency_rounds):
+        for name, (url, token) in chosen.items():
+            result = latency(url, token, args.latency_duration)
+            runs[name].append(result)
+            print(
+                f"  round {round_ + 1} {name:<34} p50 {result['p50_ms']:6.2f} ms  "
+                f"p99 {result['p99_ms']:6.2f} ms  ({result['requests']:.0f} requests; "
+                f"load average {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+    figures = {
+        name: {key: median([run[key] for run in results]) for key in results[0]}
+        for name, results in runs.items()
+    }
+    for name, figure in figures.items():
         print(
-            f"  {name:<24} p50 {figures[name]['p50_ms']:6.2f} ms  "
-            f"p99 {figures[name]['p99_ms']:6.2f} ms  ({figures[name]['requests']:.0f} "
-            f"requests, one connection; load average {os.getloadavg()[0]:.1f})",
+            f"  median {name:<33} p50 {figure['p50_ms']:6.2f} ms  p99 {figure['p99_ms']:6.2f} ms",
             flush=True,
         )
     return figures
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 async def _scalar(url: str, query: str, *params: Any) -> Any:
@@ -675,21 +693,6 @@ def _processes_cpu(processes: dict[str, subprocess.Popen[bytes]]) -> dict[str, f
     }
 
 
-async def _cpu_by_part(
-    processes: dict[str, subprocess.Popen[bytes]], database_url: str
-) -> dict[str, float]:
-    """CPU seconds used so far by each of our processes and by the Postgres backends serving
-    the bench database (readable when the bench runs as root or as postgres)."""
-    used = await asyncio.to_thread(_processes_cpu, processes)
-    pids = await _scalar(
-        database_url,
-        "SELECT array_agg(pid) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND pid <> pg_backend_pid()",
-    )
-    used["postgres"] = sum(_cpu_seconds(pid) for pid in pids or [])
-    return used
-
-
 def _months_ago(months: int) -> str:
     now = datetime.now(UTC)
     index = now.year * 12 + now.month - 1 - months
@@ -709,6 +712,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="complaints bulk-loaded")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per submit run")
     parser.add_argument("--latency-duration", type=float, default=10.0)
+    parser.add_argument("--latency-rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--citizens", type=int, default=200)
