@@ -4,12 +4,13 @@ the month's previous declaration whole, and only once it is processed."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 from pensions_support import PERIOD, Service, cins, rows_for
 
 from marfiq_pensions.declarations.repository import Chunk
-from marfiq_pensions.declarations.worker import DeclarationWorker
+from marfiq_pensions.declarations.worker import MAX_ATTEMPTS, DeclarationWorker
 from marfiq_pensions.regimes import CATALOGUE
 
 
@@ -140,3 +141,37 @@ async def test_a_declaration_not_yet_processed_is_superseded_by_a_newer_one(
         6000,
     ]
     assert second.json()["period"] == PERIOD
+
+
+async def test_a_chunk_that_keeps_failing_is_given_up_and_reported(service: Service) -> None:
+    client = service.client_of(service.employers[0])
+    stuck = await service.declare(client, rows_for(cins(1200)))  # chunks of 500: 0, 1, 2
+    after = await service.declare(
+        service.client_of(service.employers[1]), rows_for(cins(3, prefix="EE"))
+    )
+
+    async def second_chunk_breaks(chunk: Chunk) -> None:
+        if chunk.declaration_id == uuid.UUID(stuck.json()["id"]) and chunk.chunk_no == 1:
+            raise RuntimeError("a bug")
+
+    failing = worker(service, second_chunk_breaks)
+    for _ in range(MAX_ATTEMPTS):
+        with pytest.raises(ExceptionGroup):
+            await failing.run_once()
+    await failing.run_once()
+
+    report = (await service.client.get(stuck.headers["Location"], headers=client.headers)).json()
+    assert report["status"] == "processed"
+    assert (report["accepted"], report["rejected"]) == (700, 500)
+    page = await service.client.get(
+        f"{stuck.headers['Location']}/errors?limit=1000", headers=client.headers
+    )
+    refused = page.json()["items"]
+    assert {item["code"] for item in refused} == {"processing-failed"}
+    assert [item["row"] for item in refused] == list(range(501, 1001))
+    other = (
+        await service.client.get(
+            after.headers["Location"], headers=service.client_of(service.employers[1]).headers
+        )
+    ).json()
+    assert other["status"] == "processed"

@@ -110,3 +110,16 @@ def test_months_and_phones_in_their_usual_spellings() -> None:
     assert normalize_phone("+212 6 61 23 45 67") == "+212661234567"
     assert normalize_phone("0033612345678") == "+33612345678"
     assert normalize_phone("0522123456") is None  # a landline
+
+
+def test_only_failures_that_would_happen_again_count_against_a_chunk() -> None:
+    import asyncpg
+
+    from marfiq_pensions.declarations.worker import transient
+
+    wrapped = RuntimeError("while processing")
+    wrapped.__cause__ = asyncpg.exceptions.DeadlockDetectedError("deadlock detected")
+    assert transient(ConnectionResetError())
+    assert transient(wrapped)
+    assert not transient(RuntimeError("a bug"))
+    assert not transient(asyncpg.exceptions.UniqueViolationError("duplicate key"))

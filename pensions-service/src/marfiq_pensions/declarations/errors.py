@@ -85,6 +85,7 @@ class RowError(StrEnum):
     PERSON_MISMATCH = "person-mismatch"
     DECEASED = "affiliate-deceased"
     WRONG_REGIME = "wrong-regime"
+    PROCESSING_FAILED = "processing-failed"
 
 
 ROW_MESSAGES: dict[str, dict[str, str]] = {
@@ -182,6 +183,11 @@ ROW_MESSAGES: dict[str, dict[str, str]] = {
         "en": "The affiliate belongs to another pension regime than this declaration's.",
         "fr": "L'affilié relève d'un autre régime que celui de cette déclaration.",
         "ar": "المنخرط تابع لنظام تقاعد غير نظام هذا التصريح.",
+    },
+    RowError.PROCESSING_FAILED: {
+        "en": "The fund could not process this line.",
+        "fr": "La caisse n'a pas pu traiter cette ligne.",
+        "ar": "تعذر على الصندوق معالجة هذا السطر.",
     },
 }
 

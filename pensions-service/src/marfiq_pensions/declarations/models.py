@@ -138,6 +138,5 @@ class DeclarationChunk(Base):
     first_row: Mapped[int] = mapped_column(Integer)
     last_row: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(8))
-    accepted: Mapped[int] = mapped_column(Integer, server_default="0")
-    rejected: Mapped[int] = mapped_column(Integer, server_default="0")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")  # failed ones
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

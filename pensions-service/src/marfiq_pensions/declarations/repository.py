@@ -149,16 +149,16 @@ CLAIM_CHUNK = """
 SELECT c.declaration_id, c.chunk_no, c.first_row, c.last_row, d.employer_id, d.period, d.regime
 FROM pensions.declaration_chunks AS c
 JOIN pensions.declarations AS d ON d.id = c.declaration_id
-WHERE c.status = 'pending' AND d.status IN ('received', 'processing')
+WHERE c.status = 'pending' AND c.attempts < $1 AND d.status IN ('received', 'processing')
 ORDER BY d.submitted_at, c.declaration_id, c.chunk_no
 LIMIT 1
 FOR UPDATE OF c SKIP LOCKED
 """
 
 
-async def claim_chunk(connection: Any) -> Chunk | None:
+async def claim_chunk(connection: Any, *, max_attempts: int) -> Chunk | None:
     """The oldest pending chunk no other worker holds, locked until the caller commits."""
-    row = await connection.fetchrow(CLAIM_CHUNK)
+    row = await connection.fetchrow(CLAIM_CHUNK, max_attempts)
     return Chunk(**dict(row)) if row is not None else None
 
 
@@ -248,6 +248,32 @@ async def insert_lines(connection: Any, chunk: Chunk, lines: Sequence[LineValues
         employees,
         employers,
         grades,
+    )
+
+
+async def count_attempt(connection: Any, chunk: Chunk) -> int:
+    """One more failed attempt at a chunk; how many so far."""
+    return int(
+        await connection.fetchval(
+            "UPDATE pensions.declaration_chunks SET attempts = attempts + 1 "
+            "WHERE declaration_id = $1 AND chunk_no = $2 RETURNING attempts",
+            chunk.declaration_id,
+            chunk.chunk_no,
+        )
+    )
+
+
+async def refuse_remaining(connection: Any, chunk: Chunk, *, code: str, detail: str) -> None:
+    """Refuse the chunk's rows that no error refused yet."""
+    await connection.execute(
+        "UPDATE pensions.declaration_rows SET error_code = $4, error_field = '', "
+        "error_detail = $5 WHERE declaration_id = $1 AND row_number BETWEEN $2 AND $3 "
+        "AND error_code IS NULL",
+        chunk.declaration_id,
+        chunk.first_row,
+        chunk.last_row,
+        code,
+        detail,
     )
 
 

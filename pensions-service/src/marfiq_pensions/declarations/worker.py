@@ -17,6 +17,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_pensions.affiliates import repository as affiliates
@@ -40,19 +42,25 @@ log = logging.getLogger("marfiq.pensions.declarations")
 
 # Called after a chunk's writes, before its commit: tests use it to die half-way.
 ChunkHook = Callable[[Chunk], Awaitable[None]]
+# Failed attempts at a chunk before its remaining rows are refused.
+MAX_ATTEMPTS = 5
+PROCESSING_FAILED_DETAIL = "this line could not be processed; declare it again or contact the fund"
 
 
-async def process_chunk(
-    session: AsyncSession, *, catalogue: RegimeCatalogue, now: datetime
-) -> Chunk | None:
-    """Claim the oldest pending chunk and process it; None when no chunk is free."""
+async def claim_chunk(session: AsyncSession) -> Chunk | None:
+    """The oldest pending chunk no other worker holds, locked until the commit."""
     connection = await driver_connection(session)
     # Not waiting for the WAL flush is safe here: a chunk whose commit is lost in a crash
     # is still pending, and is done again whole.
     await connection.execute("SET LOCAL synchronous_commit = off")
-    chunk = await repository.claim_chunk(connection)
-    if chunk is None:
-        return None
+    return await repository.claim_chunk(connection, max_attempts=MAX_ATTEMPTS)
+
+
+async def process_chunk(
+    session: AsyncSession, chunk: Chunk, *, catalogue: RegimeCatalogue, now: datetime
+) -> None:
+    """Process a claimed chunk: lines, new affiliates, refusals, contacts, the done mark."""
+    connection = await driver_connection(session)
     await repository.mark_processing(connection, chunk.declaration_id, now)
     rows = await repository.chunk_rows(connection, chunk)
     known = await affiliates.resolve(
@@ -112,7 +120,21 @@ async def process_chunk(
     ]
     await add_events(session, events)
     await repository.finish_chunk(connection, chunk, now)
-    return chunk
+
+
+async def chunk_failed(session: AsyncSession, chunk: Chunk, *, now: datetime) -> bool:
+    """Count a failed attempt at a chunk; after the last one, refuse its rows (the employer
+    sees them in the report and can declare them again) and mark it done, so that one bad
+    chunk cannot hold its declaration, or the ones after it, for ever. Whether it gave up."""
+    connection = await driver_connection(session)
+    attempts = await repository.count_attempt(connection, chunk)
+    if attempts < MAX_ATTEMPTS:
+        return False
+    await repository.refuse_remaining(
+        connection, chunk, code=RowError.PROCESSING_FAILED, detail=PROCESSING_FAILED_DETAIL
+    )
+    await repository.finish_chunk(connection, chunk, now)
+    return True
 
 
 def _refusal(row: Any, person: Any, *, regime: str) -> tuple[str, str, str] | None:
@@ -194,6 +216,28 @@ async def put_next_in_force(session: AsyncSession, *, now: datetime) -> uuid.UUI
     return declaration["id"]  # type: ignore[no-any-return]
 
 
+TRANSIENT = (
+    OSError,
+    TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.TransactionRollbackError,  # deadlocks, serialization failures
+    asyncpg.exceptions.OperatorInterventionError,  # shutdowns, cancelled statements
+)
+
+
+def transient(error: BaseException) -> bool:
+    """Whether trying again later may succeed (SQLAlchemy wraps the driver's errors)."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, TRANSIENT):
+            return True
+        seen = seen.__cause__ or (seen.orig if isinstance(seen, DBAPIError) else None)
+    return False
+
+
 class DeclarationWorker:
     """Processes declarations until none is left, then waits to be woken or polls."""
 
@@ -221,10 +265,27 @@ class DeclarationWorker:
             return await self._process_one_chunk()
 
     async def _process_one_chunk(self) -> Chunk | None:
-        async with self._database.sessionmaker() as session, session.begin():
-            chunk = await process_chunk(session, catalogue=self._catalogue, now=self._clock())
-            if chunk is not None and self._hook is not None:
-                await self._hook(chunk)
+        chunk = None
+        try:
+            async with self._database.sessionmaker() as session, session.begin():
+                chunk = await claim_chunk(session)
+                if chunk is None:
+                    return None
+                await process_chunk(session, chunk, catalogue=self._catalogue, now=self._clock())
+                if self._hook is not None:
+                    await self._hook(chunk)
+        except Exception as error:
+            # Only failures that would happen again count: a lost connection, a deadlock or
+            # a restarting server is retried as often as it takes (and a cancelled task is
+            # a crash, not a failure).
+            if chunk is not None and not transient(error):
+                async with self._database.sessionmaker() as session, session.begin():
+                    if await chunk_failed(session, chunk, now=self._clock()):
+                        log.error(
+                            "declaration chunk given up; its rows are refused",
+                            extra={"declaration_id": str(chunk.declaration_id)},
+                        )
+            raise
         return chunk
 
     async def put_one_in_force(self) -> uuid.UUID | None:
