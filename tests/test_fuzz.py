@@ -85,7 +85,8 @@ def fuzz_target() -> Iterator[FuzzTarget]:
         "MARFIQ_ISSUER": f"http://127.0.0.1:{port}",
         "LOG_LEVEL": "ERROR",
         # Generated data comes fast; the rate limits are the gateway's own test.
-        "GATEWAY_RATE_LIMIT_PER_MINUTE": "1000000",
+        "GATEWAY_RATE_LIMIT_PER_ADDRESS": "1000000",
+        "GATEWAY_RATE_LIMIT_PER_CLIENT": "1000000",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "marfiq.cli", "run"], env=env, cwd=Path(__file__).parents[1]
