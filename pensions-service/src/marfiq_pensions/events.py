@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from marfiq_shared.events.catalogue import EventData
 from marfiq_shared.events.envelope import CloudEvent, current_correlation_id
 from marfiq_shared.events.outbox import OUTBOX_KEY, SOURCE_KEY, add_event
+from marfiq_shared.tracing import current_traceparent
 
 
 async def add_events(session: AsyncSession, events: Sequence[tuple[EventData, str | None]]) -> None:
@@ -23,7 +24,7 @@ async def add_events(session: AsyncSession, events: Sequence[tuple[EventData, st
     *bulk, (last, last_subject) = events
     if bulk:
         source, outbox = session.info[SOURCE_KEY], session.info[OUTBOX_KEY]
-        correlation = current_correlation_id.get()
+        correlation, traceparent = current_correlation_id.get(), current_traceparent.get()
         rows = []
         for data, subject in bulk:
             envelope = CloudEvent(
@@ -32,6 +33,7 @@ async def add_events(session: AsyncSession, events: Sequence[tuple[EventData, st
                 subject=subject,
                 data=data.model_dump(mode="json"),
                 correlationid=correlation,
+                traceparent=traceparent,
             )
             rows.append(
                 {
