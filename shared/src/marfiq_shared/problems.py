@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import traceback
 from typing import Any, ClassVar
 
 import orjson
@@ -155,6 +157,49 @@ def _field_errors(exc: RequestValidationError) -> tuple[bool, list[dict[str, Any
     return malformed, errors
 
 
+# asyncpg's answers while the server shuts down, starts up or has gone away.
+_UNREACHABLE = frozenset(
+    {
+        "CannotConnectNowError",
+        "AdminShutdownError",
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "CrashShutdownError",
+    }
+)
+
+
+def _from_driver(exc: BaseException) -> bool:
+    # SQLAlchemy re-raises a failed connect as the driver's own OSError: look at the frames.
+    if type(exc).__module__.startswith(("sqlalchemy", "asyncpg")):
+        return True
+    frames = traceback.extract_tb(exc.__traceback__)
+    return any(
+        f"{os.sep}{name}{os.sep}" in frame.filename
+        for frame in frames
+        for name in ("sqlalchemy", "asyncpg")
+    )
+
+
+def _database_unreachable(exc: BaseException) -> bool:
+    """Whether an unexpected error is the database being out of reach, not a bug."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    # Only errors raised by the database driver count: an OSError of anything else
+    # (a file, an HTTP call) stays the 500 it is.
+    if not any(_from_driver(e) for e in chain):
+        return False
+    return any(
+        getattr(e, "connection_invalidated", False)  # SQLAlchemy's DBAPIError
+        or isinstance(e, OSError)
+        or type(e).__name__ in _UNREACHABLE
+        for e in chain
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Every error leaves the service as RFC 9457 JSON; nothing else is ever rendered."""
 
@@ -193,6 +238,16 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
+        if _database_unreachable(exc):
+            # Not a bug of this service: the database restarts or is out of reach. The
+            # client may retry (with its Idempotency-Key) once it is back.
+            log.warning("database unreachable", extra={"path": request.url.path})
+            return problem_response(
+                503,
+                "service-unavailable",
+                instance=request.url.path,
+                headers={"Retry-After": "1"},
+            )
         log.exception("unhandled error", extra={"path": request.url.path})
         return problem_response(500, "internal-error", instance=request.url.path)
 
