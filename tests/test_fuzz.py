@@ -9,6 +9,7 @@ the schema. The number of requests made is printed at the end.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -66,6 +67,17 @@ async def _create_citizen(database_url: str) -> None:
         await database.dispose()
 
 
+def _stop_embedded_postgres(pgdata: Path) -> None:
+    """The embedded Postgres outlives a killed `marfiq run`: never leave it behind."""
+    if not (pgdata / "postmaster.pid").exists():
+        return
+    from pgserver._commands import pg_ctl
+
+    user = "pgserver" if os.geteuid() == 0 else None
+    with contextlib.suppress(Exception):
+        pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=pgdata, user=user, timeout=30)
+
+
 @pytest.fixture(scope="module")
 def fuzz_target() -> Iterator[FuzzTarget]:
     """`marfiq run` in a subprocess (as the `embedded` fixture), and tokens for it."""
@@ -110,6 +122,7 @@ def fuzz_target() -> Iterator[FuzzTarget]:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+        _stop_embedded_postgres(data_dir / "postgres")
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
