@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -79,19 +80,29 @@ async def _prepare(database_url: str) -> None:
     await seed_directory(database_url)
 
 
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(host: str = "127.0.0.1", port: int | None = None) -> None:
     """`make run`: start Postgres, migrate, seed, serve on MARFIQ_PORT (8000)."""
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"), json=False)
     port = port or int(os.environ.get("MARFIQ_PORT", "8000"))
     data_dir = Path(os.environ.get("MARFIQ_DATA_DIR", "var/embedded")).resolve()
     server, url = embedded_postgres.start(data_dir / "postgres")
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("MARFIQ_ISSUER", f"http://{host}:{port}")
-    os.environ.setdefault("MARFIQ_NOTIFIER", "console")
-    os.environ.setdefault("LOG_JSON", "false")
-    asyncio.run(_prepare(url))
-    app = build_platform(url)
-    print(f"Marfiq is running: http://{host}:{port}/docs", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
-    server.cleanup()
+    # Uvicorn re-raises the signal that stopped it; turned into an exception, it lets the
+    # `finally` below stop the embedded Postgres instead of leaving it running.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        os.environ["DATABASE_URL"] = url
+        os.environ.setdefault("MARFIQ_ISSUER", f"http://{host}:{port}")
+        os.environ.setdefault("MARFIQ_NOTIFIER", "console")
+        os.environ.setdefault("LOG_JSON", "false")
+        asyncio.run(_prepare(url))
+        app = build_platform(url)
+        print(f"Marfiq is running: http://{host}:{port}/docs", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        server.cleanup()
+        embedded_postgres.stop(data_dir / "postgres")

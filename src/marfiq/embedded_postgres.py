@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,3 +23,15 @@ def start(data_dir: Path) -> tuple[Any, str]:
     url = f"postgresql+asyncpg://postgres@/marfiq?host={data_dir}"
     log.info("embedded postgres ready", extra={"data_dir": str(data_dir)})
     return server, url
+
+
+def stop(data_dir: Path) -> None:
+    """Stop the server of `data_dir` if it runs: `make run` never leaves a Postgres behind."""
+    if not (data_dir / "postmaster.pid").exists():
+        return
+    from pgserver._commands import pg_ctl
+
+    # As root, pgserver runs Postgres under its own user; pg_ctl must run as that user too.
+    user = "pgserver" if os.geteuid() == 0 else None
+    with contextlib.suppress(Exception):
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=user, timeout=30)
