@@ -31,8 +31,9 @@ run-distributed: install  ## one process per service against DATABASE_URL / AMQP
 # Each package's tests run from its own folder so that same-named test modules never meet.
 test: install lint
 	@failed=0; for dir in $(PACKAGES) tests; do \
+	  target=tests; [ $$dir = tests ] && target=.; \
 	  echo "== $$dir"; \
-	  (cd $$dir && ../$(BIN)/pytest -c ../pyproject.toml --rootdir . -q tests $(PYTEST_ARGS)) || failed=1; \
+	  (cd $$dir && ../$(BIN)/pytest -c ../pyproject.toml --rootdir . -q $$target $(PYTEST_ARGS)) || failed=1; \
 	done; \
 	exit $$failed
 
