@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from delivery_standins import MailStandIn, SmsStandIn
 from harness import (
     ADMIN_EMAIL,
     KEY_SECRET,
@@ -25,6 +26,7 @@ from harness import (
 
 from marfiq.distributed import migrate_all, platform_env, start_process
 from marfiq_identity.administrations.seed import seed_directory
+from marfiq_identity.eid.testing import Csca
 from marfiq_shared.testing import (
     amqp_test_url,
     create_database,
@@ -42,6 +44,8 @@ async def distributed() -> AsyncIterator[Platform]:
     require_url(amqp_test_url(), "RabbitMQ")
     run = uuid.uuid4().hex[:8]
     database_url = await create_database(admin_url, prefix="marfiq_e2e")
+    sms, mail = SmsStandIn(), MailStandIn()
+    csca = Csca.create()
     ports = {part: free_port() for part in PARTS}
     base = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "MARFIQ_"))}
     base |= {
@@ -53,11 +57,21 @@ async def distributed() -> AsyncIterator[Platform]:
         "MARFIQ_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
         "LOG_LEVEL": "WARNING",
         "GATEWAY_UPSTREAM_TIMEOUT_S": "3",
+        "IDENTITY_OTP_SECRET": "e2e-otp-secret-not-for-production",
+        "IDENTITY_SMS_GATEWAY_URL": sms.url,
+        "IDENTITY_SMS_GATEWAY_TOKEN": "e2e-sms-token",
+        "IDENTITY_SMTP_HOST": "127.0.0.1",
+        "IDENTITY_SMTP_PORT": str(mail.port),
+        "IDENTITY_SMTP_SECURITY": "none",
+        "IDENTITY_EID_CSCA_PEM": csca.pem.decode(),
     }
     env = platform_env(base, ports)
     await asyncio.to_thread(migrate_all, database_url)
     await seed_directory(database_url)
     platform = Platform(
+        sms=sms,
+        mail=mail,
+        csca=csca,
         gateway=f"http://127.0.0.1:{ports['gateway']}",
         database_url=database_url,
         env=env,
@@ -79,6 +93,8 @@ async def distributed() -> AsyncIterator[Platform]:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+        sms.stop()
+        mail.stop()
         await delete_broker_objects(
             amqp_test_url(), env["EVENT_EXCHANGE"], env["EVENT_QUEUE_PREFIX"]
         )

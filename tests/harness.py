@@ -59,6 +59,10 @@ class Platform:
     env: dict[str, str]
     ports: dict[str, int]
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Distributed mode only: where identity delivers codes, and the eID trust anchor.
+    sms: Any = None
+    mail: Any = None
+    csca: Any = None
 
     def url(self, part: str) -> str:
         return f"http://127.0.0.1:{self.ports[part]}"
