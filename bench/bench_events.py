@@ -282,9 +282,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--writers", type=int, default=8)
     parser.add_argument("--per-tx", type=int, default=10, help="events per business transaction")
-    parser.add_argument("--prefetch", type=int, default=500)
-    parser.add_argument("--batch", type=int, default=500, help="relay batch")
-    parser.add_argument("--max-batch", type=int, default=200, help="consumer transaction")
+    # Throughput settings (MARFIQ_EVENT_PREFETCH, MARFIQ_EVENT_RELAY_BATCH and the
+    # runtime's max_batch); the defaults of the services favour short transactions.
+    parser.add_argument("--prefetch", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=1000, help="relay batch")
+    parser.add_argument("--max-batch", type=int, default=500, help="consumer transaction")
     parser.add_argument("--rounds", type=int, default=3, help="backbone measurements")
     parser.add_argument("--consumer-of", help=argparse.SUPPRESS)
     args = parser.parse_args()
