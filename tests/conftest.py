@@ -10,6 +10,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from harness import (
     wait_ready,
 )
 
-from marfiq.distributed import migrate_all, platform_env, start_process
+from marfiq.distributed import declare_topology, migrate_all, platform_env, start_process
 from marfiq_identity.administrations.seed import seed_directory
 from marfiq_identity.eid.testing import Csca
 from marfiq_shared.testing import (
@@ -34,6 +35,18 @@ from marfiq_shared.testing import (
     postgres_admin_url,
     require_url,
 )
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Run a deployment step of this process under the platform's environment."""
+    saved = dict(os.environ)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @pytest.fixture(scope="session")
@@ -67,6 +80,8 @@ async def distributed() -> AsyncIterator[Platform]:
     }
     env = platform_env(base, ports)
     await asyncio.to_thread(migrate_all, database_url)
+    with environment(env):
+        await declare_topology(env["AMQP_URL"])
     await seed_directory(database_url)
     platform = Platform(
         sms=sms,

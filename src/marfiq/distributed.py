@@ -12,6 +12,7 @@ from collections.abc import Mapping
 
 from marfiq.services import GATEWAY_PORT, SERVICES, service
 from marfiq_shared.migrations import upgrade
+from marfiq_shared.settings import MarfiqSettings
 
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/marfiq"
 DEFAULT_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -67,6 +68,51 @@ def migrate_all(database_url: str) -> None:
         upgrade(spec.migrations, database_url)
 
 
+async def declare_topology(amqp_url: str) -> None:
+    """Declare every service's queue and bindings, as a deployment step before any start.
+
+    The exchange routes an event only to queues that exist: without this, events published
+    on the very first start (the directory seed) before a consumer first subscribed would be
+    dropped. Later starts find the durable queues in place.
+    """
+    import importlib
+
+    from marfiq_shared.events.rabbitmq import RabbitMQTransport
+
+    for spec in SERVICES:
+        subscriptions = importlib.import_module(f"{spec.package}.subscriptions").SUBSCRIPTIONS
+        if not subscriptions:
+            continue
+        service_settings = _settings_of(spec.package)
+        transport = RabbitMQTransport(
+            amqp_url, service_settings.event_exchange, name=f"{spec.name}-setup"
+        )
+        await transport.open()
+        try:
+            await transport.declare(
+                service_settings.event_queue_prefix + service_settings.service_name,
+                list(subscriptions),
+                retry_delays_ms=service_settings.event_retry_delays_ms,
+            )
+        finally:
+            await transport.close()
+
+
+def _settings_of(package: str) -> MarfiqSettings:
+    """The service's own settings (its prefix, queue name and retry delays), from the env."""
+    import importlib
+
+    module = importlib.import_module(f"{package}.settings")
+    classes = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type)
+        and issubclass(value, MarfiqSettings)
+        and value is not MarfiqSettings
+    ]
+    return classes[0]()
+
+
 GATEWAY_FACTORY = "marfiq_gateway.app:create_app"
 
 
@@ -97,6 +143,7 @@ def main() -> None:
     env = platform_env()
     os.environ.update(env)
     migrate_all(env["DATABASE_URL"])
+    asyncio.run(declare_topology(env["AMQP_URL"]))
     from marfiq_identity.administrations.seed import seed_directory
 
     asyncio.run(seed_directory(env["DATABASE_URL"]))

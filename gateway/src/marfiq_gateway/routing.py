@@ -34,6 +34,8 @@ PUBLIC_ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/v1/administrations/{id}"),
     ("GET", "/v1/complaints/stats"),
     ("GET", "/v1/documents/{code}"),
+    # Whoever holds a copy of a document may check it against the registry, signed in or not.
+    ("POST", "/v1/documents/{code}/verification"),
     # The gateway's own endpoints.
     ("GET", "/livez"),
     ("GET", "/readyz"),

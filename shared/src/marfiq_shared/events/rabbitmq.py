@@ -212,6 +212,20 @@ class RabbitMQTransport(Transport):
         await subscription.start()
         return subscription
 
+    async def declare(
+        self, queue: str, event_types: Iterable[str], *, retry_delays_ms: Sequence[int]
+    ) -> None:
+        """Declare a consumer's queues and bindings without consuming (a deployment step).
+
+        A topic exchange drops what no queue is bound to yet: declaring every service's
+        queue before any relay publishes means nothing is lost on the very first start.
+        """
+        channel = await self._consumer_connection().channel()
+        try:
+            await self._declare_queues(channel, queue, list(event_types), retry_delays_ms)
+        finally:
+            await channel.close()
+
     async def _declare_queues(
         self,
         channel: AbstractChannel,
