@@ -115,6 +115,12 @@ def _run(args: argparse.Namespace) -> int:
         for spec in [service(args.service)] if args.service else SERVICES:
             upgrade(spec.migrations, _database_url())
             print(f"{spec.name}: migrated")
+        if amqp_url := os.environ.get("AMQP_URL"):
+            # The broker's part of a migration: queues and bindings exist before any start.
+            from marfiq.distributed import declare_topology
+
+            asyncio.run(declare_topology(amqp_url))
+            print("event queues and bindings declared")
     elif args.command == "seed":
         from marfiq_identity.administrations.seed import seed_directory
 
