@@ -126,8 +126,10 @@ async def delete_broker_objects(amqp_url: str, exchange: str, queue_prefix: str)
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         channel = await connection.channel()
-        for spec in SERVICES:
-            base = f"{queue_prefix}{spec.name}-service"
+        bases = [f"{queue_prefix}{spec.name}-service" for spec in SERVICES]
+        # Each gateway replica listens on its own revocation queue, named after its host.
+        bases.append(f"{queue_prefix}gateway.revocations.{socket.gethostname()}")
+        for base in bases:
             for name in (base, f"{base}.dlq", *(f"{base}.retry.{n}" for n in range(1, 6))):
                 try:
                     await channel.queue_delete(name)
