@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from harness import free_port
+
+from marfiq_shared.testing import missing_dependency
 
 RABBITMQ_SERVER = "rabbitmq-server"
 RABBITMQCTL = "rabbitmqctl"
@@ -36,10 +37,7 @@ def require_binaries() -> None:
     except ImportError:
         missing.append("pgserver")
     if missing:
-        message = f"fault tests need {', '.join(missing)}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing_dependency(f"fault tests need {', '.join(missing)}")
 
 
 @dataclass
