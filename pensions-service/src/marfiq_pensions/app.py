@@ -23,6 +23,7 @@ from marfiq_pensions.dependencies import Clock, system_clock
 from marfiq_pensions.payments import api as payments_api
 from marfiq_pensions.payments.runner import PaymentScheduler
 from marfiq_pensions.regimes import CATALOGUE, RegimeCatalogue
+from marfiq_pensions.retirements import api as retirements_api
 from marfiq_pensions.settings import PensionsSettings
 from marfiq_pensions.subscriptions import SUBSCRIPTIONS
 from marfiq_shared.db import async_url
@@ -105,6 +106,7 @@ def create_app(
             careers_api.router,
             bank_accounts_api.router,
             payments_api.router,
+            retirements_api.router,
             certificates_api.router,
             declarations_api.router,
         ],
