@@ -1,14 +1,16 @@
-"""OTP sign-ins per second: `POST /v1/auth/otp` then `POST /v1/auth/otp/verify`, end to end.
+"""Sign-ins per second through the gateway: OTP (request + verify), then eID verification.
 
-Run: `.venv/bin/python bench/bench_signin.py [--duration 10] [--concurrency 64]
-[--identity-workers 1] [--direct]`.
+Run: `.venv/bin/python bench/bench_signin.py [--duration 10] [--concurrency 32]
+[--identity-workers 1] [--direct] [--only otp|eid] [--eid-key ec-p256|rsa-2048|mixed]`.
+One run prints both figures, one block each (`bench_eid.py` describes the eID load).
 
 What runs, as in the distributed mode:
 - a throwaway Postgres database (TEST_POSTGRES_URL's server), migrated;
 - the identity service in its own uvicorn process (uvloop, httptools, access log off), with
-  its real SMS delivery pointed at an HTTP SMS-provider stand-in served by this script;
+  its real SMS delivery pointed at an HTTP SMS-provider stand-in served by this script, and
+  the bench's CSCA as its eID trust list;
 - the gateway in front of it (`python -m marfiq_gateway`), unless `--direct`;
-- the load: `--concurrency` virtual users, each signing in again and again with a new
+- the OTP load: `--concurrency` virtual users, each signing in again and again with a new
   phone number: ask for a code, wait for the SMS stand-in to receive it, read the code from
   the text, verify it (tokens back). A sign-in counts when the verify answers 200.
 
@@ -20,14 +22,16 @@ load balancer that sets X-Forwarded-For (GATEWAY_TRUST_FORWARDED_HEADERS), and i
 trusts the gateway's address (IDENTITY_TRUSTED_PROXIES), so every limit runs with its
 production defaults.
 
-The script prints one result block: sign-ins per second, latency of a whole sign-in
-(p50/p99, code delivery included) and refusals by status.
+Each block gives operations per second, latency of a whole operation (p50/p99, code
+delivery included), CPU per operation of every process (identity, gateway, the Postgres
+backends, this script), refusals by status and the load average during the run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import signal
@@ -37,7 +41,11 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from bench_eid import EID_KEYS, Cards, EidLoad
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
@@ -170,11 +178,15 @@ async def wait_ready(url: str, *, within_s: float = 60.0) -> None:
     raise RuntimeError(f"{url} did not become ready")
 
 
-class Load:
+class OtpLoad:
     """Virtual users signing in with fresh phone numbers until the deadline."""
 
+    name = "OTP sign-in (request + SMS delivery + verify)"
+    unit = "sign-ins"
+
     def __init__(self, base_url: str, sms: SmsStandIn) -> None:
-        self.base_url = base_url
+        self.request_url = f"{base_url}/v1/auth/otp"
+        self.verify_url = f"{base_url}/v1/auth/otp/verify"
         self.sms = sms
         self.next_number = 0
         self.done = 0
@@ -189,25 +201,19 @@ class Load:
         n = self.next_number
         return f"+212661{n:06d}", f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
 
-    async def sign_in(self, client: object) -> None:
-        import aiohttp
-
-        assert isinstance(client, aiohttp.ClientSession)
+    async def sign_in(self, client: Any) -> None:
         phone, address = self.phone()
+        headers = {"content-type": "application/json", "x-forwarded-for": address}
         started = time.perf_counter()
-        phases = self.phases
         code = self.sms.expect(phone)
-        async with client.post(
-            f"{self.base_url}/v1/auth/otp",
-            json={"channel": "sms", "destination": phone},
-            headers={"X-Forwarded-For": address},
-        ) as response:
+        body = b'{"channel":"sms","destination":"%s"}' % phone.encode()
+        async with client.post(self.request_url, data=body, headers=headers) as response:
             if response.status != 202:
                 self.refused[f"otp {response.status}"] += 1
                 self.sms.waiting.pop(phone, None)
                 await response.read()
                 return
-            challenge = (await response.json())["challenge_id"]
+            challenge = json.loads(await response.read())["challenge_id"]
         requested = time.perf_counter()
         try:
             received = await asyncio.wait_for(code, 10)
@@ -215,61 +221,118 @@ class Load:
             self.refused["no sms"] += 1
             return
         delivered = time.perf_counter()
-        async with client.post(
-            f"{self.base_url}/v1/auth/otp/verify",
-            json={"challenge_id": challenge, "code": received},
-            headers={"X-Forwarded-For": address},
-        ) as response:
-            body = await response.json()
-            if response.status != 200 or "access_token" not in body:
+        body = b'{"challenge_id":"%s","code":"%s"}' % (challenge.encode(), received.encode())
+        async with client.post(self.verify_url, data=body, headers=headers) as response:
+            answer = json.loads(await response.read())
+            if response.status != 200 or "access_token" not in answer:
                 self.refused[f"verify {response.status}"] += 1
                 return
-        self.done += 1
         finished = time.perf_counter()
+        self.done += 1
         self.latencies.append(finished - started)
-        phases["request"].append(requested - started)
-        phases["sms"].append(delivered - requested)
-        phases["verify"].append(finished - delivered)
+        self.phases["request"].append(requested - started)
+        self.phases["sms"].append(delivered - requested)
+        self.phases["verify"].append(finished - delivered)
 
-    async def user(self, client: object, deadline: float) -> None:
+    async def user(self, client: Any, deadline: float) -> None:
         while time.monotonic() < deadline:
             await self.sign_in(client)
 
-    async def run(self, *, concurrency: int, duration: float) -> float:
-        import aiohttp
 
-        connector = aiohttp.TCPConnector(limit=concurrency * 2)
-        async with aiohttp.ClientSession(connector=connector) as client:
-            # Warm up: connections, the JWKS cache of the gateway, prepared statements.
-            warm = time.monotonic() + 2
-            await asyncio.gather(*(self.user(client, warm) for _ in range(concurrency)))
-            self.warm = self.done
-            self.done, self.latencies, self.refused = 0, [], Counter()
-            self.phases = {name: [] for name in self.phases}
-            started = time.monotonic()
-            deadline = started + duration
-            await asyncio.gather(*(self.user(client, deadline) for _ in range(concurrency)))
-            return time.monotonic() - started
+async def drive(load: Any, *, concurrency: int, duration: float, warm_up: float = 2.0) -> float:
+    """Run `load` with `concurrency` users: a warm-up, then `duration` seconds measured."""
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=concurrency * 2)
+    async with aiohttp.ClientSession(connector=connector) as client:
+        # Warm up: connections, the JWKS cache of the gateway, prepared statements.
+        warm = time.monotonic() + warm_up
+        await asyncio.gather(*(load.user(client, warm) for _ in range(concurrency)))
+        load.warm = load.done
+        load.done, load.latencies, load.refused = 0, [], Counter()
+        load.phases = {name: [] for name in load.phases}
+        started = time.monotonic()
+        deadline = started + duration
+        await asyncio.gather(*(load.user(client, deadline) for _ in range(concurrency)))
+        return time.monotonic() - started
 
 
-async def main() -> None:
+@dataclass
+class Measured:
+    """CPU time of every process taking part, from a start mark."""
+
+    processes: list[tuple[str, int]]
+    admin_url: str
+    database_url: str
+    before: list[float] = field(default_factory=list)
+    postgres_before: float = 0.0
+    own_before: float = 0.0
+
+    async def start(self) -> None:
+        self.before = [cpu_seconds(pid) for _, pid in self.processes]
+        self.postgres_before = await self._postgres()
+        self.own_before = time.process_time()
+
+    async def _postgres(self) -> float:
+        backends = await backend_pids(self.admin_url, self.database_url)
+        return sum(cpu_seconds(pid) for pid in backends)
+
+    async def used(self) -> list[tuple[str, float]]:
+        """CPU seconds since `start`, by process (Postgres: the backends of the database)."""
+        used = [
+            (name, cpu_seconds(pid) - before)
+            for (name, pid), before in zip(self.processes, self.before, strict=True)
+        ]
+        # The pools keep their connections, so the same backends serve the whole run.
+        used.append(("postgres", await self._postgres() - self.postgres_before))
+        used.append(("load generator + SMS stand-in", time.process_time() - self.own_before))
+        return used
+
+
+def report(load: Any, *, elapsed: float, used: list[tuple[str, float]], header: str) -> None:
+    """One result block: rate, latency, CPU per operation by process, refusals."""
+    operations = max(1, load.done + load.warm)
+    platform_ms = sum(seconds for _, seconds in used[:-1]) / operations * 1000
+    all_ms = sum(seconds for _, seconds in used) / operations * 1000
+    latencies = sorted(load.latencies) or [0.0]
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    print(
+        f"{load.name}, {header}\n"
+        f"  {load.unit}: {load.done} in {elapsed:.1f} s = {load.done / elapsed:.0f}/s\n"
+        f"  latency: p50 {statistics.median(latencies) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms\n"
+        "  CPU per operation (warm-up included): "
+        + ", ".join(f"{name} {seconds / operations * 1000:.2f} ms" for name, seconds in used)
+        + f"\n  platform CPU per operation (all but the load generator): {platform_ms:.2f} ms"
+        f" -> at most {2000 / platform_ms:.0f}/s on two dedicated cores"
+        f" ({2000 / all_ms:.0f}/s with the load generator on them)\n"
+        "  p50 of each step: "
+        + ", ".join(
+            f"{name} {statistics.median(values or [0]) * 1000:.1f} ms"
+            for name, values in load.phases.items()
+        )
+        + f"\n  refused: {dict(load.refused) or 'none'}\n"
+        f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}",
+        flush=True,
+    )
+
+
+async def main(only: str | None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=10.0)
-    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--identity-workers", type=int, default=1)
     parser.add_argument("--direct", action="store_true", help="skip the gateway")
+    parser.add_argument("--only", choices=["otp", "eid"], default=only)
+    parser.add_argument("--eid-key", choices=EID_KEYS, default="ec-p256")
+    parser.add_argument("--eid-cards", type=int, default=500)
     args = parser.parse_args()
 
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
     from marfiq_identity.app import MIGRATIONS
     from marfiq_shared.migrations import upgrade
     from marfiq_shared.testing import create_database, drop_database, postgres_admin_url
 
+    loads = ["otp", "eid"] if args.only is None else [args.only]
+    cards = Cards(count=args.eid_cards, key=args.eid_key) if "eid" in loads else None
     admin = postgres_admin_url()
     database_url = await create_database(admin, prefix="bench_signin")
     processes: list[subprocess.Popen[bytes]] = []
@@ -284,12 +347,16 @@ async def main() -> None:
             "IDENTITY_KEY_ENCRYPTION_SECRET": KEY_SECRET,
             "IDENTITY_SMS_GATEWAY_URL": sms.url,
             "IDENTITY_TRUSTED_PROXIES": '["127.0.0.1/32"]',
-            "IDENTITY_DATABASE_POOL_SIZE": "20",
+            # One connection per virtual user and a few for the delivery worker: the pool
+            # never opens and closes overflow connections during the run.
+            "IDENTITY_DATABASE_POOL_SIZE": str(args.concurrency + 4),
             "MARFIQ_NOTIFIER": "provider",
             "MARFIQ_ISSUER": f"http://127.0.0.1:{gateway_port}",
             "MARFIQ_JWKS_URL": f"http://127.0.0.1:{identity_port}/.well-known/jwks.json",
             "LOG_LEVEL": "WARNING",
         }
+        if cards is not None:
+            env["IDENTITY_EID_CSCA_PEM"] = cards.csca_pem
         env.pop("AMQP_URL", None)
         processes.append(
             start_process(
@@ -310,49 +377,25 @@ async def main() -> None:
             await wait_ready(f"http://127.0.0.1:{gateway_port}/livez")
             base_url = f"http://127.0.0.1:{gateway_port}"
 
-        load = Load(base_url, sms)
-        print(f"load starts (identity pid {processes[0].pid})", flush=True)
         names = ["identity", "gateway"][: len(processes)]
-        cpu_before = [cpu_seconds(process.pid) for process in processes]
-        own_before = time.process_time()
-        elapsed = await load.run(concurrency=args.concurrency, duration=args.duration)
-        # The warm-up is inside `run`; per sign-in CPU is over warm-up and run alike.
-        cpu_used = [
-            cpu_seconds(p.pid) - before for p, before in zip(processes, cpu_before, strict=True)
-        ]
-        # Postgres backends serving the bench's database (opened during the run).
-        names += ["postgres", "load generator + SMS stand-in"]
-        cpu_used += [
-            sum(cpu_seconds(pid) for pid in await backend_pids(admin, database_url)),
-            time.process_time() - own_before,
-        ]
-        rate = load.done / elapsed
-        platform_ms = sum(cpu_used[:-1]) / max(1, load.done + load.warm) * 1000
-        latencies = sorted(load.latencies) or [0.0]
-        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
         path = "direct to identity" if args.direct else "through the gateway"
-        print(
-            f"OTP sign-in (request + SMS delivery + verify), {path}, "
-            f"{args.identity_workers} identity worker(s), {args.concurrency} users, "
-            f"{os.cpu_count()} CPUs\n"
-            f"  sign-ins: {load.done} in {elapsed:.1f} s = {rate:.0f}/s\n"
-            f"  latency of a sign-in: p50 {statistics.median(latencies) * 1000:.1f} ms, "
-            f"p99 {p99 * 1000:.1f} ms\n"
-            "  CPU per sign-in (warm-up included): "
-            + ", ".join(
-                f"{name} {used / max(1, load.done + load.warm) * 1000:.1f} ms"
-                for name, used in zip(names, cpu_used, strict=True)
-            )
-            + f"\n  platform CPU per sign-in (all but the load generator): {platform_ms:.1f} ms"
-            f" -> at most {2000 / platform_ms:.0f} sign-ins/s on two dedicated cores\n"
-            "  p50 of each step: "
-            + ", ".join(
-                f"{name} {statistics.median(values or [0]) * 1000:.1f} ms"
-                for name, values in load.phases.items()
-            )
-            + f"\n  refused: {dict(load.refused) or 'none'}",
-            flush=True,
+        header = (
+            f"{path}, {args.identity_workers} identity worker(s), {args.concurrency} users, "
+            f"{os.cpu_count()} CPUs"
         )
+        print(f"load starts (identity pid {processes[0].pid})", flush=True)
+        for kind in loads:
+            load: Any = OtpLoad(base_url, sms) if kind == "otp" else EidLoad(base_url, cards)
+            measured = Measured(
+                [(name, p.pid) for name, p in zip(names, processes, strict=True)],
+                admin,
+                database_url,
+            )
+            await measured.start()
+            elapsed = await drive(load, concurrency=args.concurrency, duration=args.duration)
+            used = await measured.used()
+            extra = f", {args.eid_key} chips" if kind == "eid" else ""
+            report(load, elapsed=elapsed, used=used, header=header + extra)
     finally:
         for process in processes:
             if process.poll() is None:
@@ -365,5 +408,16 @@ async def main() -> None:
         await drop_database(admin, database_url)
 
 
+def run_cli(only: str | None = None) -> None:
+    """Entry point of this script and of `bench_eid.py` (`only="eid"`)."""
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(main(only))
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_cli()
