@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from datetime import UTC, datetime
 
-from identity_support import Identity, eventually, publish
+from identity_support import Identity, create_administration, eventually, publish
 
 from marfiq_identity.accounts.models import AccountKind
-from marfiq_shared.events.catalogue import NotificationRequested
+from marfiq_shared.events.catalogue import ComplaintEscalated, NotificationRequested
 
 
 async def test_a_requested_notification_reaches_every_channel_in_the_persons_language(
@@ -112,3 +114,116 @@ async def test_nobody_to_notify_is_not_an_error(identity: Identity) -> None:
 
     await eventually(handled)
     assert identity.sms.received == []  # type: ignore[union-attr]
+
+
+async def test_an_assigned_agent_is_told_the_complaint_and_its_due_date(
+    identity: Identity,
+) -> None:
+    agent = await identity.account(
+        kind=AccountKind.agent,
+        email="agent.assign@cnss.ma",
+        administration_id=await create_administration(identity, "ASG"),
+        roles=["agent"],
+    )
+
+    await publish(
+        identity,
+        NotificationRequested(
+            recipient_sub=agent.id,
+            kind="complaints.assigned",
+            params={"tracking_number": "PLT-2026-ABC123", "due_date": "2026-12-24"},
+        ),
+    )
+
+    text = await identity.received_text("agent.assign@cnss.ma")
+    assert "PLT-2026-ABC123 vous est confiée" in text
+    assert "2026-12-24" in text
+
+
+async def test_reminder_and_overdue_notices_name_the_complaint(identity: Identity) -> None:
+    agent = await identity.account(
+        kind=AccountKind.agent,
+        phone="+212661600010",
+        language="en",
+        administration_id=await create_administration(identity, "RMD"),
+        roles=["agent"],
+    )
+    params: dict[str, str | dict[str, str]] = {
+        "tracking_number": "PLT-2026-XYZ789",
+        "due_date": "2026-12-10",
+    }
+
+    for kind in ("complaints.reminder_due", "complaints.overdue"):
+        await publish(
+            identity, NotificationRequested(recipient_sub=agent.id, kind=kind, params=params)
+        )
+
+    reminder = await identity.received_text("+212661600010", count=1)
+    overdue = await identity.received_text("+212661600010", count=2)
+    assert {reminder, overdue} == {
+        "Marfiq: the answer to complaint PLT-2026-XYZ789 is due on 2026-12-10.",
+        "Marfiq: complaint PLT-2026-XYZ789 is past its due date (2026-12-10).",
+    }
+
+
+async def test_an_escalation_reaches_every_supervisor_of_the_administration_once(
+    identity: Identity,
+) -> None:
+    administration = await create_administration(identity, "ESC")
+    other = await create_administration(identity, "ESO")
+    first = await identity.account(
+        kind=AccountKind.agent,
+        email="chef1@esc.ma",
+        administration_id=administration,
+        roles=["agent", "supervisor"],
+    )
+    await identity.account(
+        kind=AccountKind.agent,
+        phone="+212661600011",
+        language="ar",
+        administration_id=administration,
+        roles=["agent", "supervisor"],
+    )
+    await identity.account(
+        kind=AccountKind.agent,
+        email="agent@esc.ma",
+        administration_id=administration,
+        roles=["agent"],
+    )
+    await identity.account(
+        kind=AccountKind.agent,
+        email="chef@eso.ma",
+        administration_id=other,
+        roles=["agent", "supervisor"],
+    )
+    now = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    escalated = ComplaintEscalated(
+        complaint_id=uuid.uuid4(),
+        tracking_number="PLT-2026-ESC001",
+        kind="complaint",
+        status="assigned",
+        administration_id=uuid.UUID(administration),
+        citizen_sub=str(uuid.uuid4()),
+        assignee_id=str(first.id),
+        version=5,
+        occurred_at=now,
+        actor_role="system",
+        clock="answer",
+        # 23:30 UTC is already the next day in Casablanca (UTC+1).
+        due_at=datetime(2026, 11, 27, 23, 30, tzinfo=UTC),
+        overdue_since=datetime(2026, 11, 28, 0, 0, tzinfo=UTC),
+    )
+
+    event_id = await publish(identity, escalated)
+    await publish(identity, escalated, event_id=event_id)  # redelivered
+
+    mail = await identity.received_text("chef1@esc.ma")
+    sms = await identity.received_text("+212661600011")
+    assert "PLT-2026-ESC001" in mail
+    assert "échéance : 2026-11-28" in mail
+    assert "PLT-2026-ESC001 متأخرة منذ 2026-11-28" in sms  # in the supervisor's language
+    await asyncio.sleep(0.3)
+    assert len(identity.mail.to("chef1@esc.ma")) == 1  # type: ignore[union-attr]
+    assert len(identity.sms.to("+212661600011")) == 1  # type: ignore[union-attr]
+    assert identity.mail.to("agent@esc.ma") == []  # type: ignore[union-attr]
+    assert identity.mail.to("chef@eso.ma") == []  # type: ignore[union-attr]

@@ -100,6 +100,68 @@ _NOTICES: dict[str, dict[Language, tuple[str, str]]] = {
             "Marfiq: your complaint {tracking_number} is now: {status}.",
         ),
     },
+    # For agents: complaints-service names the assigned agent, or identity finds the
+    # supervisors of the administration an escalation is for.
+    "complaints.assigned": {
+        "ar": (
+            "شكاية أسندت إليك",
+            "مرفق: أسندت إليك الشكاية رقم {tracking_number}. آخر أجل للجواب: {due_date}.",
+        ),
+        "fr": (
+            "Une réclamation vous est confiée",
+            "Marfiq : la réclamation {tracking_number} vous est confiée. "
+            "Réponse attendue au plus tard le {due_date}.",
+        ),
+        "en": (
+            "A complaint was assigned to you",
+            "Marfiq: complaint {tracking_number} was assigned to you. Answer due by {due_date}.",
+        ),
+    },
+    "complaints.reminder_due": {
+        "ar": (
+            "تذكير: أجل الجواب يقترب",
+            "مرفق: ينتهي أجل الجواب عن الشكاية رقم {tracking_number} في {due_date}.",
+        ),
+        "fr": (
+            "Rappel : échéance de réponse proche",
+            "Marfiq : la réponse à la réclamation {tracking_number} est due le {due_date}.",
+        ),
+        "en": (
+            "Reminder: an answer falls due soon",
+            "Marfiq: the answer to complaint {tracking_number} is due on {due_date}.",
+        ),
+    },
+    "complaints.overdue": {
+        "ar": (
+            "شكاية تجاوزت الأجل",
+            "مرفق: تجاوزت الشكاية رقم {tracking_number} الأجل القانوني ({due_date}).",
+        ),
+        "fr": (
+            "Réclamation en retard",
+            "Marfiq : la réclamation {tracking_number} a dépassé son échéance ({due_date}).",
+        ),
+        "en": (
+            "Complaint overdue",
+            "Marfiq: complaint {tracking_number} is past its due date ({due_date}).",
+        ),
+    },
+    "complaints.escalated": {
+        "ar": (
+            "تصعيد: شكاية متأخرة في إدارتك",
+            "مرفق: الشكاية رقم {tracking_number} متأخرة منذ {overdue_since} "
+            "(الأجل: {due_date}). يرجى التدخل.",
+        ),
+        "fr": (
+            "Escalade : réclamation en retard dans votre administration",
+            "Marfiq : la réclamation {tracking_number} est en retard depuis le "
+            "{overdue_since} (échéance : {due_date}). Merci d'intervenir.",
+        ),
+        "en": (
+            "Escalation: an overdue complaint in your administration",
+            "Marfiq: complaint {tracking_number} has been overdue since {overdue_since} "
+            "(due {due_date}). Please step in.",
+        ),
+    },
     "correspondence.status_changed": {
         "ar": ("تحديث مراسلتك", "مرفق: مراسلتك رقم {registration_number} أصبحت في حالة: {status}."),
         "fr": (

@@ -7,17 +7,22 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_identity.accounts import repository as accounts
 from marfiq_identity.accounts.models import Account
+from marfiq_identity.agents import repository as agents
 from marfiq_identity.notifications import repository
 from marfiq_identity.notifications.messages import CHANNELS, Channel, notice_texts
-from marfiq_shared.events.catalogue import NotificationRequested
+from marfiq_shared.events.catalogue import ComplaintEscalated, NotificationRequested
 from marfiq_shared.events.envelope import CloudEvent
 
 log = logging.getLogger("marfiq.identity.notifications")
+
+# Dates in messages are the days people see on their calendar, as deadlines are computed.
+_LOCAL_TIME = ZoneInfo("Africa/Casablanca")
 
 
 def _contact(account: Account, channel: Channel) -> str | None:
@@ -89,3 +94,33 @@ async def on_notification_requested(
     )
     if not queued:
         log.info("notification with no channel to deliver on", extra={"event_id": event.id})
+
+
+async def on_complaint_escalated(
+    session: AsyncSession, event: CloudEvent, data: ComplaintEscalated
+) -> None:
+    """`complaints.complaint.escalated`: tell each supervisor of the administration.
+
+    Complaints-service does not know who supervises an administration; identity does.
+    """
+    supervisors = await agents.supervisors_of(session, data.administration_id)
+    if not supervisors:
+        log.warning(
+            "escalation for an administration without supervisors",
+            extra={"event_id": event.id, "administration_id": str(data.administration_id)},
+        )
+        return
+    params: dict[str, str | dict[str, str]] = {
+        "tracking_number": data.tracking_number,
+        "due_date": data.due_at.astimezone(_LOCAL_TIME).date().isoformat(),
+        "overdue_since": data.overdue_since.astimezone(_LOCAL_TIME).date().isoformat(),
+    }
+    for supervisor in supervisors:
+        # One notification per supervisor, each as idempotent as the event itself.
+        await queue_notice(
+            session,
+            account=supervisor,
+            kind="complaints.escalated",
+            params=params,
+            event_id=uuid.uuid5(uuid.UUID(event.id), str(supervisor.id)),
+        )
