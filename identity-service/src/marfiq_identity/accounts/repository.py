@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_identity.accounts.models import Account
-from marfiq_identity.raw import driver
+from marfiq_identity.raw import Executor, driver, orm_session
 
 
 async def get(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
@@ -41,9 +41,35 @@ async def get_by_phone(session: AsyncSession, phone: str) -> Account | None:
     return found
 
 
-async def get_by_cin(session: AsyncSession, cin: str) -> Account | None:
-    found: Account | None = await session.scalar(select(Account).where(Account.cin == cin))
+async def get_by_cin(session: Executor, cin: str) -> Account | None:
+    found: Account | None = await orm_session(session).scalar(
+        select(Account).where(Account.cin == cin)
+    )
     return found
+
+
+# Every column of an account, for the snapshots the hot path reads through the driver.
+ACCOUNT_COLUMNS = (
+    "id",
+    "kind",
+    "phone",
+    "email",
+    "language",
+    "cin",
+    "administration_id",
+    "roles",
+    "created_at",
+    "updated_at",
+    "disabled_at",
+)
+_BY_CIN = f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM identity.accounts WHERE cin = $1"  # noqa: S608 (constant column names)
+
+
+async def snapshot_by_cin(session: Executor, cin: str) -> Account | None:
+    """The account that proved `cin`, read through the driver (eID sign-in hot path): a
+    snapshot outside the session; change it through `get_for_update`."""
+    row = await (await driver(session)).fetchrow(_BY_CIN, cin)
+    return Account(**dict(row.items())) if row is not None else None
 
 
 async def get_by_contact(session: AsyncSession, contact: str) -> Account | None:
@@ -53,8 +79,8 @@ async def get_by_contact(session: AsyncSession, contact: str) -> Account | None:
     return await get_by_email(session, contact)
 
 
-async def get_for_update(session: AsyncSession, account_id: uuid.UUID) -> Account | None:
-    return await session.get(Account, account_id, with_for_update=True)
+async def get_for_update(session: Executor, account_id: uuid.UUID) -> Account | None:
+    return await orm_session(session).get(Account, account_id, with_for_update=True)
 
 
 _INSERT = """
@@ -64,7 +90,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 """
 
 
-async def insert_account(session: AsyncSession, account: Account) -> None:
+async def insert_account(session: Executor, account: Account) -> None:
     """Insert a new account straight through the driver (it is on the sign-in hot path); the
     object stays outside the session, a snapshot of what was written."""
     await (await driver(session)).execute(

@@ -15,6 +15,7 @@ from marfiq_identity.accounts import repository
 from marfiq_identity.accounts.errors import AccountNotFound, InvalidContact
 from marfiq_identity.accounts.models import Account, AccountKind
 from marfiq_identity.accounts.schemas import MeRead
+from marfiq_identity.raw import Executor
 from marfiq_identity.tokens.service import session_is_active
 from marfiq_shared.auth import Principal
 from marfiq_shared.problems import InvalidToken
@@ -50,7 +51,7 @@ def default_roles(kind: AccountKind) -> list[str]:
 
 
 async def create_account(
-    session: AsyncSession,
+    session: Executor,
     *,
     kind: AccountKind,
     email: str | None = None,

@@ -17,7 +17,7 @@ from marfiq_identity.otp import service
 from marfiq_identity.otp.errors import ChannelUnavailable
 from marfiq_identity.otp.schemas import OtpChallengeRead, OtpRequest, OtpVerify
 from marfiq_identity.tokens.schemas import TokenResponse, no_store
-from marfiq_identity.transactions import in_transaction
+from marfiq_identity.transactions import in_raw_transaction
 from marfiq_shared.i18n import current_language
 
 router = APIRouter(prefix="/v1/auth", tags=["sign-in"])
@@ -40,7 +40,7 @@ async def request_code(
     if not postman.can_send(body.channel):
         raise ChannelUnavailable()
     language = current_language.get()
-    issued = await in_transaction(
+    issued = await in_raw_transaction(
         database,
         lambda session: service.request_code(
             session,
@@ -70,7 +70,7 @@ async def verify_code(
 ) -> TokenResponse:
     """Answer a code: tokens for the account of that contact (created on first sign-in)."""
     no_store(response)
-    tokens = await in_transaction(
+    tokens = await in_raw_transaction(
         database,
         lambda session: service.sign_in_with_code(
             session,

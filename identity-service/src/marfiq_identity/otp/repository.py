@@ -17,11 +17,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_identity.accounts.models import Account
+from marfiq_identity.accounts.repository import ACCOUNT_COLUMNS
 from marfiq_identity.otp.models import OtpChallenge, OtpFailureCount
-from marfiq_identity.raw import driver
+from marfiq_identity.raw import Executor, driver, orm_session
 
 
-async def lock_key(session: AsyncSession, key: str) -> None:
+async def lock_key(session: Executor, key: str) -> None:
     """Serialise, until the transaction ends, everything done for one contact (or CIN)."""
     await (await driver(session)).execute(
         "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key
@@ -62,7 +63,7 @@ _SEND_STATE_SQL = {column: _SEND_STATE.replace("$COLUMN", column) for column in 
 
 
 async def send_state(
-    session: AsyncSession,
+    session: Executor,
     *,
     contact: str,
     contact_since: datetime,
@@ -91,19 +92,6 @@ class ProofState:
     authoritative_cin: str | None
 
 
-_ACCOUNT_COLUMNS = (
-    "id",
-    "kind",
-    "phone",
-    "email",
-    "language",
-    "cin",
-    "administration_id",
-    "roles",
-    "created_at",
-    "updated_at",
-    "disabled_at",
-)
 _PROOF_STATE = """
 WITH holder AS (
     SELECT id, kind, phone, email, language, cin, administration_id, roles, created_at,
@@ -125,14 +113,14 @@ _PROOF_STATE_SQL = {
 }
 
 
-async def proof_state(session: AsyncSession, *, contact: str) -> ProofState:
+async def proof_state(session: Executor, *, contact: str) -> ProofState:
     """Everything answering a code decides on, in one round trip. The authoritative CIN is
     read here rather than by the assurance feature only to save that round trip."""
     column = "phone" if contact.startswith("+") else "email"
     row = await (await driver(session)).fetchrow(_PROOF_STATE_SQL[column], contact)
     holder = None
     if row["id"] is not None:
-        holder = Account(**{name: row[name] for name in _ACCOUNT_COLUMNS})
+        holder = Account(**{name: row[name] for name in ACCOUNT_COLUMNS})
     return ProofState(
         holder, row["throttled_until"], bool(row["has_failures"]), row["registry_cin"]
     )
@@ -160,7 +148,7 @@ RETURNING id, channel, destination, account_id, code_hash, language, attempts
 
 
 async def spend_attempt(
-    session: AsyncSession,
+    session: Executor,
     *,
     challenge_id: uuid.UUID,
     purpose: str,
@@ -176,15 +164,15 @@ async def spend_attempt(
     return SpentTry(*row) if row is not None else None
 
 
-async def consume(session: AsyncSession, challenge_id: uuid.UUID, *, now: datetime) -> None:
+async def consume(session: Executor, challenge_id: uuid.UUID, *, now: datetime) -> None:
     """The right code was given: the challenge can never be answered again."""
     await (await driver(session)).execute(
         "UPDATE identity.otp_challenges SET consumed_at = $2 WHERE id = $1", challenge_id, now
     )
 
 
-async def get_challenge(session: AsyncSession, challenge_id: uuid.UUID) -> OtpChallenge | None:
-    return await session.get(OtpChallenge, challenge_id)
+async def get_challenge(session: Executor, challenge_id: uuid.UUID) -> OtpChallenge | None:
+    return await orm_session(session).get(OtpChallenge, challenge_id)
 
 
 _INSERT_CHALLENGE = """
@@ -195,7 +183,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0)
 
 
 async def add_challenge(
-    session: AsyncSession,
+    session: Executor,
     *,
     challenge_id: uuid.UUID,
     purpose: str,
@@ -224,7 +212,7 @@ async def add_challenge(
 
 
 async def record_failure(
-    session: AsyncSession,
+    session: Executor,
     *,
     subjects: Sequence[str],
     now: datetime,
@@ -254,12 +242,14 @@ async def record_failure(
             },
         )
     )
-    await session.execute(statement)
+    await orm_session(session).execute(statement)
 
 
-async def clear_failures(session: AsyncSession, subjects: Sequence[str]) -> None:
+async def clear_failures(session: Executor, subjects: Sequence[str]) -> None:
     """A right code ends the run of consecutive failures."""
-    await session.execute(delete(OtpFailureCount).where(OtpFailureCount.subject.in_(subjects)))
+    await orm_session(session).execute(
+        delete(OtpFailureCount).where(OtpFailureCount.subject.in_(subjects))
+    )
 
 
 async def prune(

@@ -29,6 +29,7 @@ from marfiq_identity.otp.errors import (
     WrongCode,
 )
 from marfiq_identity.otp.repository import SpentTry
+from marfiq_identity.raw import Executor
 from marfiq_identity.settings import IdentitySettings
 from marfiq_identity.signin.service import account_for_contact, tell_if_new_device
 from marfiq_identity.tokens.schemas import TokenResponse
@@ -78,7 +79,7 @@ def _check_not_throttled(until: datetime | None, now: datetime) -> None:
 
 
 async def request_code(
-    session: AsyncSession,
+    session: Executor,
     *,
     channel: Channel,
     destination: str,
@@ -159,7 +160,7 @@ class CodeProven:
 
 
 async def prove_code(
-    session: AsyncSession,
+    session: Executor,
     *,
     challenge_id: uuid.UUID,
     code: str,
@@ -228,7 +229,7 @@ async def prune(session: AsyncSession, *, settings: IdentitySettings, now: datet
 
 
 async def sign_in_with_code(
-    session: AsyncSession,
+    session: Executor,
     *,
     challenge_id: uuid.UUID,
     code: str,

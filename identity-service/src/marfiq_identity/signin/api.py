@@ -12,6 +12,7 @@ from marfiq_identity.dependencies import Db, Device, Keys, Settings
 from marfiq_identity.eid.schemas import EidChallengeRead, EidVerify, encode_base64
 from marfiq_identity.eid.service import verify_eid
 from marfiq_identity.eid.trust import TrustList
+from marfiq_identity.raw import raw_transaction
 from marfiq_identity.signin import eid
 from marfiq_identity.signin.service import tell_if_new_device
 from marfiq_identity.tokens.schemas import TokenResponse, no_store
@@ -53,8 +54,8 @@ Linking = Annotated[uuid.UUID | None, Depends(_linking)]
 @router.post("/challenge", status_code=status.HTTP_201_CREATED, response_model=EidChallengeRead)
 async def open_challenge(database: Db, settings: Settings) -> EidChallengeRead:
     """A fresh nonce (8 random bytes) for the chip's Active Authentication; single use."""
-    async with database.sessionmaker() as session, session.begin():
-        challenge = await eid.open_challenge(session, ttl_s=settings.eid_challenge_ttl_s)
+    async with raw_transaction(database) as transaction:
+        challenge = await eid.open_challenge(transaction, ttl_s=settings.eid_challenge_ttl_s)
     return EidChallengeRead(challenge_id=challenge.id, nonce=encode_base64(challenge.nonce))
 
 
@@ -76,20 +77,20 @@ async def verify(
     files = body.files()
     now = datetime.now(UTC)
     # The nonce is spent in its own commit first: a forged answer burns it as well.
-    async with database.sessionmaker() as session, session.begin():
-        nonce = await eid.redeem_challenge(session, challenge_id=body.challenge_id, now=now)
+    async with raw_transaction(database) as transaction:
+        nonce = await eid.redeem_challenge(transaction, challenge_id=body.challenge_id, now=now)
     identity = verify_eid(nonce=nonce, trust=trust, now=now, **files)
-    async with database.sessionmaker() as session, session.begin():
+    async with raw_transaction(database) as transaction:
         signed_in = await eid.account_for_eid(
-            session,
+            transaction,
             identity=identity,
             language=current_language.get(),
             linking=linking,
             now=now,
         )
-        await tell_if_new_device(session, signed_in=signed_in, device=device, now=now)
+        await tell_if_new_device(transaction, signed_in=signed_in, device=device, now=now)
         tokens = await start_session(
-            session,
+            transaction,
             account=signed_in.account,
             acr="high",
             amr=["sc", "hwk"],

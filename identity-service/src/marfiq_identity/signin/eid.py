@@ -9,63 +9,57 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from marfiq_identity.accounts import repository as accounts
 from marfiq_identity.accounts.models import Account, AccountKind
 from marfiq_identity.accounts.service import create_account
-from marfiq_identity.eid.challenges import new_challenge
+from marfiq_identity.eid.challenges import Challenge, new_challenge
 from marfiq_identity.eid.errors import EidChallengeInvalid
-from marfiq_identity.eid.models import EidChallenge
 from marfiq_identity.eid.service import EidIdentity
 from marfiq_identity.otp.errors import AccountDisabled
 from marfiq_identity.otp.repository import lock_key
+from marfiq_identity.raw import Executor, driver
 from marfiq_identity.signin.errors import CinMismatch, EidNoCin
 from marfiq_identity.signin.service import SignedIn
 from marfiq_shared.settings import Language
 
 
 async def open_challenge(
-    session: AsyncSession, *, ttl_s: int, now: datetime | None = None
-) -> EidChallenge:
+    session: Executor, *, ttl_s: int, now: datetime | None = None
+) -> Challenge:
     """Store a fresh 8-byte nonce for the chip to sign."""
     challenge = new_challenge(now=now or datetime.now(UTC), ttl=timedelta(seconds=ttl_s))
-    row = EidChallenge(
-        id=challenge.id,
-        nonce=challenge.nonce,
-        created_at=challenge.created_at,
-        expires_at=challenge.expires_at,
-        used_at=None,
+    await (await driver(session)).execute(
+        "INSERT INTO identity.eid_challenges (id, nonce, created_at, expires_at)"
+        " VALUES ($1, $2, $3, $4)",
+        challenge.id,
+        challenge.nonce,
+        challenge.created_at,
+        challenge.expires_at,
     )
-    session.add(row)
-    await session.flush()
-    return row
+    return challenge
+
+
+_REDEEM = """
+UPDATE identity.eid_challenges SET used_at = $2
+WHERE id = $1 AND used_at IS NULL AND expires_at > $2
+RETURNING nonce
+"""
 
 
 async def redeem_challenge(
-    session: AsyncSession, *, challenge_id: uuid.UUID, now: datetime | None = None
+    session: Executor, *, challenge_id: uuid.UUID, now: datetime | None = None
 ) -> bytes:
     """Spend the challenge and return its nonce, in one statement: two answers can never
     share a nonce, and a failed answer burns it too (commit before verifying)."""
     now = now or datetime.now(UTC)
-    nonce: bytes | None = await session.scalar(
-        update(EidChallenge)
-        .where(
-            EidChallenge.id == challenge_id,
-            EidChallenge.used_at.is_(None),
-            EidChallenge.expires_at > now,
-        )
-        .values(used_at=now)
-        .returning(EidChallenge.nonce)
-    )
+    nonce: bytes | None = await (await driver(session)).fetchval(_REDEEM, challenge_id, now)
     if nonce is None:
         raise EidChallengeInvalid()
     return nonce
 
 
 async def account_for_eid(
-    session: AsyncSession,
+    session: Executor,
     *,
     identity: EidIdentity,
     language: Language,
@@ -79,7 +73,7 @@ async def account_for_eid(
         raise EidNoCin()
     cin = identity.cin
     await lock_key(session, f"cin:{cin}")
-    holder = await accounts.get_by_cin(session, cin)
+    holder = await accounts.snapshot_by_cin(session, cin)
     if holder is not None:
         if linking is not None and holder.id != linking:
             raise CinMismatch("this identity is proven on another account")

@@ -11,14 +11,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from marfiq_identity.accounts import repository as accounts
 from marfiq_identity.accounts.models import Account, AccountKind
 from marfiq_identity.accounts.service import create_account
 from marfiq_identity.notifications.service import queue_notice
 from marfiq_identity.otp.errors import AccountDisabled
 from marfiq_identity.otp.repository import lock_key
+from marfiq_identity.raw import Executor, orm_session
 from marfiq_identity.tokens import repository as tokens
 from marfiq_shared.auth import Acr
 from marfiq_shared.settings import Language
@@ -50,7 +49,7 @@ def _add_contact(account: Account, contact: str, now: datetime) -> None:
 
 
 async def account_for_contact(
-    session: AsyncSession,
+    session: Executor,
     *,
     contact: str,
     account: Account | None,
@@ -113,7 +112,7 @@ async def account_for_contact(
 
 
 async def tell_if_new_device(
-    session: AsyncSession, *, signed_in: SignedIn, device: str | None, now: datetime
+    session: Executor, *, signed_in: SignedIn, device: str | None, now: datetime
 ) -> None:
     """Someone signs in to an account from a device it never used: tell the person on their
     channels, so that a code read over their shoulder does not go unnoticed."""
@@ -124,5 +123,9 @@ async def tell_if_new_device(
     )
     if before and not known:
         await queue_notice(
-            session, account=signed_in.account, kind="identity.new_sign_in", params={}, now=now
+            orm_session(session),
+            account=signed_in.account,
+            kind="identity.new_sign_in",
+            params={},
+            now=now,
         )

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marfiq_identity.raw import driver
+from marfiq_identity.raw import Executor, driver
 from marfiq_identity.tokens.models import AuthSession, RefreshToken
 
 
@@ -62,7 +62,7 @@ VALUES ($7, $1, $8, $5, $6)
 
 
 async def insert_session_with_token(
-    session: AsyncSession, *, auth_session: AuthSession, token_id: uuid.UUID, token_hash: bytes
+    session: Executor, *, auth_session: AuthSession, token_id: uuid.UUID, token_hash: bytes
 ) -> None:
     """Open a session and store its first refresh token in one round trip (sign-in hot
     path; the foreign key is checked at the end of the statement)."""
@@ -81,7 +81,7 @@ async def insert_session_with_token(
 
 
 async def device_seen(
-    session: AsyncSession, *, account_id: uuid.UUID, device: str
+    session: Executor, *, account_id: uuid.UUID, device: str
 ) -> tuple[bool, bool]:
     """Whether the account ever signed in before, and ever from `device`."""
     row = await (await driver(session)).fetchrow(

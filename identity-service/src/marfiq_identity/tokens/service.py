@@ -17,6 +17,7 @@ from marfiq_identity.accounts import repository as accounts
 from marfiq_identity.accounts.models import Account
 from marfiq_identity.keys.crypto import ALGORITHM
 from marfiq_identity.keys.service import KeyRing
+from marfiq_identity.raw import Executor
 from marfiq_identity.settings import MAX_ACCESS_TOKEN_TTL_S, IdentitySettings
 from marfiq_identity.tokens import repository
 from marfiq_identity.tokens.errors import GrantRevoked, InvalidGrant, InvalidScope
@@ -147,7 +148,7 @@ def access_token_for(
 
 
 async def start_session(
-    session: AsyncSession,
+    session: Executor,
     *,
     account: Account,
     acr: Acr,
