@@ -27,10 +27,9 @@ from marfiq_shared.documents import (
     DocumentSpec,
     PlatformPki,
     SigningIdentity,
+    issue_pdf,
     new_code,
     normalise_code,
-    render_pdf,
-    sign_pdf,
     verify_pdf,
 )
 from marfiq_shared.events.catalogue import PensionCertificateIssued
@@ -65,7 +64,7 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
 
 
 def _render_and_sign(spec: DocumentSpec, identity: SigningIdentity, reason: str) -> bytes:
-    return sign_pdf(render_pdf(spec).pdf, identity, reason=reason)
+    return issue_pdf(spec, identity, reason=reason)
 
 
 async def register_receipt(

@@ -1,0 +1,173 @@
+"""Fonts as the one-page writer embeds them: shaped with HarfBuzz, embedded whole.
+
+The fonts `find_fonts` prepares are already cut down to what documents draw, so each one
+is embedded whole (a Type 0 font, Identity-H, glyph ids as codes) with no per-document
+subsetting: its PDF objects are made once per process and copied into every document.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import uharfbuzz as hb
+from fontTools.ttLib import TTFont
+from fpdf.bidi import BidiParagraph
+from fpdf.enums import TextDirection
+
+from marfiq_shared.documents.layout import has_arabic
+
+MM = 72 / 25.4  # points per millimetre
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: shaping caches by font
+class EmbeddedFont:
+    """One font: its shaper, glyph widths, and its PDF objects from `first_object` on."""
+
+    path: str
+    hb_font: hb.Font
+    upem: int
+    widths: tuple[int, ...]  # advance of each glyph id, in font units
+    objects: bytes  # five numbered objects; the Type 0 font is the first
+    first_object: int
+
+    def shape(self, text: str) -> tuple[tuple[int, int], ...]:
+        """(glyph id, advance in font units) in visual order, Arabic joined and the
+        directions of mixed text put in their places (Unicode bidi)."""
+        return _shape(self, text)
+
+    def width_mm(self, text: str, size: float) -> float:
+        return sum(advance for _, advance in self.shape(text)) * size / self.upem / MM
+
+
+_lock = threading.Lock()
+
+
+def embedded_font(path: str, first_object: int) -> EmbeddedFont:
+    """The font at `path` ready to draw, its objects numbered from `first_object`."""
+    with _lock:
+        return _embedded(path, first_object)
+
+
+@lru_cache(maxsize=16)
+def _embedded(path: str, first_object: int) -> EmbeddedFont:
+    with open(path, "rb") as handle:
+        data = handle.read()
+    face = hb.Face(hb.Blob(data))
+    font = TTFont(path, lazy=True)
+    upem = int(font["head"].unitsPerEm)
+    order = font.getGlyphOrder()
+    metrics = font["hmtx"].metrics
+    widths = tuple(int(metrics[name][0]) for name in order)
+    objects = _objects(font, data, widths, upem, first_object)
+    return EmbeddedFont(path, hb.Font(face), upem, widths, objects, first_object)
+
+
+def _objects(font: TTFont, data: bytes, widths: tuple[int, ...], upem: int, n: int) -> bytes:
+    scale = 1000 / upem
+    head, hhea = font["head"], font["hhea"]
+    name = "MARFIQ+" + "".join(
+        char for char in (font["name"].getDebugName(6) or "Font") if char.isalnum() or char == "-"
+    )
+    bbox = " ".join(
+        str(round(value * scale)) for value in (head.xMin, head.yMin, head.xMax, head.yMax)
+    )
+    os2 = font.get("OS/2", None)
+    cap = getattr(os2, "sCapHeight", 0) or hhea.ascent
+    widths_pdf = " ".join(str(round(width * scale)) for width in widths)
+    to_unicode = _to_unicode(font)
+    packed = zlib.compress(data, 9)
+    return b"".join(
+        [
+            f"{n} 0 obj\n<</Type /Font /Subtype /Type0 /BaseFont /{name} /Encoding /Identity-H "
+            f"/DescendantFonts [{n + 1} 0 R] /ToUnicode {n + 4} 0 R>>\nendobj\n".encode(),
+            f"{n + 1} 0 obj\n<</Type /Font /Subtype /CIDFontType2 /BaseFont /{name} "
+            "/CIDSystemInfo <</Registry (Adobe) /Ordering (Identity) /Supplement 0>> "
+            f"/FontDescriptor {n + 2} 0 R /CIDToGIDMap /Identity /DW 1000 "
+            f"/W [0 [{widths_pdf}]]>>\nendobj\n".encode(),
+            f"{n + 2} 0 obj\n<</Type /FontDescriptor /FontName /{name} /Flags 32 "
+            f"/FontBBox [{bbox}] /ItalicAngle 0 /Ascent {round(hhea.ascent * scale)} "
+            f"/Descent {round(hhea.descent * scale)} /CapHeight {round(cap * scale)} "
+            f"/StemV 80 /FontFile2 {n + 3} 0 R>>\nendobj\n".encode(),
+            f"{n + 3} 0 obj\n<</Length {len(packed)} /Length1 {len(data)} /Filter /FlateDecode>>"
+            "\nstream\n".encode()
+            + packed
+            + b"\nendstream\nendobj\n",
+            f"{n + 4} 0 obj\n<</Length {len(to_unicode)} /Filter /FlateDecode>>\nstream\n".encode()
+            + to_unicode
+            + b"\nendstream\nendobj\n",
+        ]
+    )
+
+
+def _to_unicode(font: TTFont) -> bytes:
+    """A CMap from glyph ids back to text, so that a reader can copy and search it."""
+    ids = {name: index for index, name in enumerate(font.getGlyphOrder())}
+    texts: dict[str, str] = {}
+    for code, glyph in sorted(font.getBestCmap().items()):
+        texts.setdefault(glyph, chr(code))
+    # Ligatures (fi, fl …) have no character of their own: they stand for their parts.
+    for first, ligatures in _ligatures(font):
+        for ligature in ligatures:
+            parts = [first, *ligature.Component]
+            if ligature.LigGlyph not in texts and all(part in texts for part in parts):
+                texts[ligature.LigGlyph] = "".join(texts[part] for part in parts)
+    entries = [
+        f"<{ids[glyph]:04X}> <{text.encode('utf-16-be').hex().upper()}>"
+        for glyph, text in sorted(texts.items(), key=lambda item: ids[item[0]])
+    ]
+    blocks = []
+    for start in range(0, len(entries), 100):
+        chunk = entries[start : start + 100]
+        blocks.append(f"{len(chunk)} beginbfchar\n" + "\n".join(chunk) + "\nendbfchar")
+    cmap = (
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n"
+        "/CIDSystemInfo <</Registry (Adobe) /Ordering (UCS) /Supplement 0>> def\n"
+        "/CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n"
+        "1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
+        + "\n".join(blocks)
+        + "\nendcmap\nCMapName currentdict /CMap defineresource pop\nend\nend"
+    )
+    return zlib.compress(cmap.encode("ascii"), 9)
+
+
+def _ligatures(font: TTFont) -> list[tuple[str, list[Any]]]:
+    """(first glyph, its ligatures) of every ligature substitution in GSUB."""
+    if "GSUB" not in font or font["GSUB"].table.LookupList is None:
+        return []
+    found: list[tuple[str, list[Any]]] = []
+    for lookup in font["GSUB"].table.LookupList.Lookup:
+        for table in lookup.SubTable:
+            if table.LookupType == 7:  # an extension wraps the real subtable
+                table = table.ExtSubTable
+            if table.LookupType == 4:
+                found.extend(table.ligatures.items())
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _shape(font: EmbeddedFont, text: str) -> tuple[tuple[int, int], ...]:
+    if not text:
+        return ()
+    if has_arabic(text):
+        runs = [
+            (piece, "rtl" if direction is TextDirection.RTL else "ltr")
+            for piece, direction in BidiParagraph(text).get_bidi_fragments()
+        ]
+    else:
+        runs = [(text, "ltr")]
+    glyphs: list[tuple[int, int]] = []
+    for piece, direction in runs:
+        buffer = hb.Buffer()
+        buffer.add_str(piece)
+        buffer.guess_segment_properties()
+        buffer.direction = direction
+        hb.shape(font.hb_font, buffer, {})
+        glyphs.extend(
+            (info.codepoint, position.x_advance)
+            for info, position in zip(buffer.glyph_infos, buffer.glyph_positions, strict=True)
+        )
+    return tuple(glyphs)
