@@ -70,7 +70,7 @@ async def verify_code(
 ) -> TokenResponse:
     """Answer a code: tokens for the account of that contact (created on first sign-in)."""
     no_store(response)
-    tokens = await in_raw_transaction(
+    opened = await in_raw_transaction(
         database,
         lambda session: service.sign_in_with_code(
             session,
@@ -82,6 +82,8 @@ async def verify_code(
             device=device,
         ),
     )
-    # A new-device notice may be waiting: send it now rather than at the next poll.
-    request.app.state.delivery_worker.wake()
-    return tokens
+    if opened.notice_queued:
+        # Send the new-device notice now rather than at the next poll; waking the worker
+        # after every sign-in would cost it a database round per sign-in.
+        request.app.state.delivery_worker.wake()
+    return opened.tokens

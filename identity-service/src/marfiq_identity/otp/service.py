@@ -31,8 +31,11 @@ from marfiq_identity.otp.errors import (
 from marfiq_identity.otp.repository import SpentTry
 from marfiq_identity.raw import Executor
 from marfiq_identity.settings import IdentitySettings
-from marfiq_identity.signin.service import account_for_contact, tell_if_new_device
-from marfiq_identity.tokens.schemas import TokenResponse
+from marfiq_identity.signin.service import (
+    SessionOpened,
+    account_for_contact,
+    tell_if_new_device,
+)
 from marfiq_identity.tokens.service import start_session
 from marfiq_shared.settings import Language
 
@@ -238,7 +241,7 @@ async def sign_in_with_code(
     keyring: KeyRing,
     device: str | None = None,
     now: datetime | None = None,
-) -> TokenResponse:
+) -> SessionOpened:
     """Verify a sign-in code and open a session; the first sign-in creates a citizen, a
     sign-in from a new device is told to the person."""
     now = now or datetime.now(UTC)
@@ -260,8 +263,8 @@ async def sign_in_with_code(
         language=challenge.language,  # type: ignore[arg-type]
         now=now,
     )
-    await tell_if_new_device(session, signed_in=signed_in, device=device, now=now)
-    return await start_session(
+    notice_queued = await tell_if_new_device(session, signed_in=signed_in, device=device, now=now)
+    tokens = await start_session(
         session,
         account=signed_in.account,
         acr=signed_in.acr,
@@ -271,3 +274,4 @@ async def sign_in_with_code(
         now=now,
         device=device,
     )
+    return SessionOpened(tokens, notice_queued)

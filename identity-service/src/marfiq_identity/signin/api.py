@@ -88,7 +88,9 @@ async def verify(
             linking=linking,
             now=now,
         )
-        await tell_if_new_device(transaction, signed_in=signed_in, device=device, now=now)
+        notice_queued = await tell_if_new_device(
+            transaction, signed_in=signed_in, device=device, now=now
+        )
         tokens = await start_session(
             transaction,
             account=signed_in.account,
@@ -99,5 +101,6 @@ async def verify(
             now=now,
             device=device,
         )
-    request.app.state.delivery_worker.wake()
+    if notice_queued:
+        request.app.state.delivery_worker.wake()  # the new-device notice, now
     return tokens

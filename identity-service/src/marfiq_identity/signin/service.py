@@ -19,10 +19,19 @@ from marfiq_identity.otp.errors import AccountDisabled
 from marfiq_identity.otp.repository import lock_key
 from marfiq_identity.raw import Executor, orm_session
 from marfiq_identity.tokens import repository as tokens
+from marfiq_identity.tokens.schemas import TokenResponse
 from marfiq_shared.auth import Acr
 from marfiq_shared.settings import Language
 
 log = logging.getLogger("marfiq.identity.signin")
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOpened:
+    """The tokens of a new session, and whether a notice waits for the delivery worker."""
+
+    tokens: TokenResponse
+    notice_queued: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,19 +122,22 @@ async def account_for_contact(
 
 async def tell_if_new_device(
     session: Executor, *, signed_in: SignedIn, device: str | None, now: datetime
-) -> None:
+) -> bool:
     """Someone signs in to an account from a device it never used: tell the person on their
-    channels, so that a code read over their shoulder does not go unnoticed."""
+    channels, so that a code read over their shoulder does not go unnoticed. Whether a
+    notice was queued (the caller wakes the delivery worker after the commit)."""
     if device is None or signed_in.created:
-        return
+        return False
     before, known = await tokens.device_seen(
         session, account_id=signed_in.account.id, device=device
     )
-    if before and not known:
-        await queue_notice(
-            orm_session(session),
-            account=signed_in.account,
-            kind="identity.new_sign_in",
-            params={},
-            now=now,
-        )
+    if not before or known:
+        return False
+    await queue_notice(
+        orm_session(session),
+        account=signed_in.account,
+        kind="identity.new_sign_in",
+        params={},
+        now=now,
+    )
+    return True
