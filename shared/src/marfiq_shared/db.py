@@ -52,6 +52,7 @@ class Database:
         source: str,
         outbox: Table | None = None,
         pool_size: int = 10,
+        pre_ping: bool = False,
         application_name: str | None = None,
     ) -> None:
         self.schema = schema
@@ -59,7 +60,11 @@ class Database:
             async_url(url),
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
+            # A ping is one more round trip per transaction. Without it a connection that
+            # died (database restarted) fails the one transaction that meets it; the error
+            # is a disconnect, so SQLAlchemy discards every connection opened before it and
+            # the next transactions open fresh ones (tests/test_faults.py proves recovery).
+            pool_pre_ping=pre_ping,
             connect_args={"server_settings": {"application_name": application_name or source}},
         )
         info: dict[str, Any] = {"marfiq_source": source, "marfiq_outbox": outbox}

@@ -77,6 +77,7 @@ def create_service_app(
             source=definition.name,
             outbox=definition.outbox,
             pool_size=settings.database_pool_size,
+            pre_ping=settings.database_pool_pre_ping,
         )
         bus = transport or make_transport(settings)
         app.state.settings = settings

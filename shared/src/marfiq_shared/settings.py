@@ -54,6 +54,12 @@ class MarfiqSettings(BaseSettings):
         description="Postgres of the platform; each service works in its own schema.",
     )
     database_pool_size: int = Field(default=10, description="Connections per process.")
+    database_pool_pre_ping: bool = Field(
+        default=False,
+        description="Test each pooled connection before a transaction (one more round trip "
+        "each). Off: a connection broken by a database restart fails the request using it "
+        "(503), and the pool is renewed at once.",
+    )
     amqp_url: str | None = Field(
         default=None,
         description="RabbitMQ URL (distributed mode); unset selects the in-process transport.",
