@@ -79,12 +79,18 @@ async def file_complaint(
     repeated request (a retry after a lost answer) returns the first answer.
     """
     viewer = Viewer(citizen.sub, ActorRole.CITIZEN)
+    # Without a key nothing is remembered: the fingerprint is not worth computing.
+    promise = (
+        fingerprint("POST", request.url.path, body.model_dump(mode="json"))
+        if idempotency_key
+        else b""
+    )
     created, replayed = await run_once(
         session,
         idempotency,
         owner=citizen.sub,
         key=idempotency_key,
-        request_fingerprint=fingerprint("POST", request.url.path, body.model_dump(mode="json")),
+        request_fingerprint=promise,
         create=lambda: service.submit(session, viewer=viewer, data=body, policy=policy, now=now),
         model=ComplaintCreated,
     )

@@ -118,6 +118,18 @@ def _base(complaint: Facts, *, now: datetime, actor_role: str) -> dict[str, Any]
     }
 
 
+def step_event(
+    complaint: Complaint,
+    *,
+    action: Action,
+    actor_role: str,
+    now: datetime,
+    extra: Mapping[str, Any] | None = None,
+) -> ComplaintEvent:
+    """The domain event of a step (its data)."""
+    return STEP_EVENTS[action](**_base(complaint, now=now, actor_role=actor_role), **(extra or {}))
+
+
 async def publish_step(
     session: AsyncSession,
     *,
@@ -130,7 +142,7 @@ async def publish_step(
     reason: str | None = None,
 ) -> None:
     """The step's domain event, and the notifications it calls for, in the transaction."""
-    data = STEP_EVENTS[action](**_base(complaint, now=now, actor_role=actor_role), **(extra or {}))
+    data = step_event(complaint, action=action, actor_role=actor_role, now=now, extra=extra)
     subject = str(complaint.id)
     await add_event(session, data, subject=subject)
     if action is Action.RATE and complaint.status == State.CLOSED:

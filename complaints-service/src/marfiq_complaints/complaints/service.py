@@ -38,6 +38,7 @@ from marfiq_complaints.lifecycle import (
     start,
 )
 from marfiq_complaints.stats import service as stats
+from marfiq_shared.events.outbox import outbox_row
 from marfiq_shared.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 TRACKING_ATTEMPTS = 5
@@ -113,6 +114,30 @@ async def submit(
     }
     for _ in range(TRACKING_ATTEMPTS):
         values["tracking_number"] = tracking.new_tracking_number(local_day(now).year)
+        complaint = Complaint(
+            id=values["id"],
+            tracking_number=values["tracking_number"],
+            kind=values["kind"],
+            status=values["status"],
+            owner_sub=viewer.sub,
+            administration_id=data.administration_id,
+            urgent=data.urgent,
+            due_ack_at=values["due_ack_at"],
+            due_answer_at=values["due_answer_at"],
+            assignee_id=None,
+            version=1,
+        )
+        # Filing tells the citizen nothing more (see events.CITIZEN_TOLD): its one event
+        # rides in the filing statement.
+        event = events.step_event(
+            complaint,
+            action=Action.SUBMIT,
+            actor_role="citizen",
+            now=now,
+            extra={"subject": data.subject},
+        )
+        row = outbox_row(session, event, subject=str(complaint.id))
+        values |= {f"event_{column}": value for column, value in row.items()}
         names, filed = await repository.file(session, values)
         if names is None:
             raise AdministrationUnknown(
@@ -122,28 +147,6 @@ async def submit(
             break
     else:  # 45 random bits: reaching this means the generator is broken, not bad luck
         raise RuntimeError("no free tracking number after several attempts")
-    complaint = Complaint(
-        id=values["id"],
-        tracking_number=values["tracking_number"],
-        kind=values["kind"],
-        status=values["status"],
-        owner_sub=viewer.sub,
-        administration_id=data.administration_id,
-        urgent=data.urgent,
-        due_ack_at=values["due_ack_at"],
-        due_answer_at=values["due_answer_at"],
-        assignee_id=None,
-        version=1,
-    )
-    await events.publish_step(
-        session,
-        complaint=complaint,
-        action=Action.SUBMIT,
-        actor_role="citizen",
-        now=now,
-        extra={"subject": data.subject},
-        administration_names=names,
-    )
     return ComplaintCreated(
         id=values["id"],
         tracking_number=values["tracking_number"],
