@@ -37,18 +37,21 @@ class RawTransaction:
         self.driver = driver
 
     def session(self) -> AsyncSession:
-        """An ORM session in this very transaction (with the service's outbox), made once."""
+        """An ORM session in this very transaction (with the service's outbox), made once.
+
+        Its own transaction is a savepoint inside this one (asyncpg nests it), committed
+        when the block ends normally.
+        """
         if self._session is None:
             self._session = self._database.sessionmaker(bind=self._connection)
         return self._session
 
-    async def _flush(self) -> None:
+    async def _commit_session(self) -> None:
         if self._session is not None:
-            await self._session.flush()
+            await self._session.commit()
 
     async def _close(self) -> None:
         if self._session is not None:
-            # The session joined a transaction it did not begin: closing leaves it alone.
             await self._session.close()
 
 
@@ -57,15 +60,21 @@ Executor = AsyncSession | RawTransaction
 
 @asynccontextmanager
 async def raw_transaction(database: Database) -> AsyncIterator[RawTransaction]:
-    """A transaction that commits when the block ends normally and rolls back otherwise."""
-    async with database.engine.connect() as connection, connection.begin():
-        raw = await connection.get_raw_connection()
-        transaction = RawTransaction(database, connection, raw.driver_connection)
-        try:
-            yield transaction
-            await transaction._flush()
-        finally:
-            await transaction._close()
+    """A transaction that commits when the block ends normally and rolls back otherwise.
+
+    asyncpg sends BEGIN and COMMIT itself: SQLAlchemy's adapter would begin only with the
+    first statement sent through it, and statements sent straight to the driver before
+    that would each commit on their own.
+    """
+    async with database.engine.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        transaction = RawTransaction(database, connection, raw)
+        async with raw.transaction():
+            try:
+                yield transaction
+                await transaction._commit_session()
+            finally:
+                await transaction._close()
 
 
 async def driver(session: Executor) -> Any:
@@ -73,8 +82,13 @@ async def driver(session: Executor) -> Any:
     if isinstance(session, RawTransaction):
         return session.driver
     connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection
+    raw = (await connection.get_raw_connection()).driver_connection
+    if not raw.is_in_transaction():
+        # SQLAlchemy's adapter sends BEGIN with the first statement it executes; have it
+        # do so now, or what is sent straight to the driver would run outside the
+        # session's transaction (advisory locks released at once, refusals not undone).
+        await connection.exec_driver_sql("SELECT 1")
+    return raw
 
 
 def orm_session(session: Executor) -> AsyncSession:

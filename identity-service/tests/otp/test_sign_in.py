@@ -181,3 +181,16 @@ def code_in_text(text: str) -> bool:
     import re
 
     return re.search(r"(?<!\d)\d{6}(?!\d)", text) is not None
+
+
+async def test_a_refused_request_leaves_no_challenge_behind(identity: Identity) -> None:
+    # The challenge is written together with the reading of the limits; a refusal must
+    # roll it back, or refused requests would count against the limits and be answerable.
+    assert (await identity.request_code("+212661000009")).status_code == 202
+    for _ in range(3):
+        assert (await identity.request_code("+212661000009")).status_code == 429
+
+    stored = await identity.scalar(
+        "SELECT count(*) FROM identity.otp_challenges WHERE destination = '+212661000009'"
+    )
+    assert stored == 1

@@ -1,7 +1,7 @@
 """Every query on challenges and on the sending and guessing counters.
 
 The two hot paths (asking for a code, answering one) read everything they decide on in a
-single round trip each (`send_state`, `proof_state`), and send their SQL straight to the
+single round trip each (`add_challenge`, `proof_state`), and send their SQL straight to the
 driver (see `marfiq_identity.raw`); tables are in the service's fixed schema, `identity`.
 """
 
@@ -41,12 +41,18 @@ class SendState:
     oldest_from_address: datetime | None
 
 
-_SEND_STATE = """
+_ADD_CHALLENGE = """
 WITH holder AS (SELECT id, language FROM identity.accounts WHERE $COLUMN = $1::text),
 recent AS (
     SELECT created_at FROM identity.otp_challenges
     WHERE client_address = $3::text AND created_at > $4::timestamptz
     ORDER BY created_at DESC LIMIT $5::int
+),
+added AS (
+    INSERT INTO identity.otp_challenges (id, purpose, channel, destination, account_id,
+        code_hash, language, client_address, created_at, expires_at, attempts)
+    SELECT $6, $7, $8, $1, $9, $10, coalesce((SELECT language FROM holder), $11), $3, $12,
+        $13, 0
 )
 SELECT
     (SELECT language FROM holder),
@@ -59,24 +65,51 @@ SELECT
     (SELECT count(*) FROM recent),
     (SELECT min(created_at) FROM recent)
 """
-_SEND_STATE_SQL = {column: _SEND_STATE.replace("$COLUMN", column) for column in ("phone", "email")}
+_ADD_CHALLENGE_SQL = {
+    column: _ADD_CHALLENGE.replace("$COLUMN", column) for column in ("phone", "email")
+}
 
 
-async def send_state(
+async def add_challenge(
     session: Executor,
     *,
-    contact: str,
+    challenge_id: uuid.UUID,
+    purpose: str,
+    channel: str,
+    destination: str,
+    account_id: uuid.UUID | None,
+    code_hash: bytes,
+    language: str,
+    client_address: str,
+    created_at: datetime,
+    expires_at: datetime,
     contact_since: datetime,
-    address: str,
     address_since: datetime,
     address_limit: int,
 ) -> SendState:
-    """The contact's account language, its throttling, the codes sent to it since
-    `contact_since`, and the codes asked from `address` since `address_since` (counted up
-    to the limit), in one round trip."""
-    column = "phone" if contact.startswith("+") else "email"
+    """Store a challenge (in the language of the contact's account if it has one, else
+    `language`) and return the send state as it stood before it, in one round trip: the
+    contact's account language, its throttling, the codes sent to it since `contact_since`,
+    and the codes asked from `address` since `address_since` (counted up to the limit).
+
+    The caller refuses when a limit is passed, and the refusal rolls the challenge back.
+    """
+    column = "phone" if destination.startswith("+") else "email"
     row = await (await driver(session)).fetchrow(
-        _SEND_STATE_SQL[column], contact, contact_since, address, address_since, address_limit
+        _ADD_CHALLENGE_SQL[column],
+        destination,
+        contact_since,
+        client_address,
+        address_since,
+        address_limit,
+        challenge_id,
+        purpose,
+        channel,
+        account_id,
+        code_hash,
+        language,
+        created_at,
+        expires_at,
     )
     return SendState(row[0], row[1], int(row[2]), row[3], int(row[4]), row[5])
 
@@ -173,42 +206,6 @@ async def consume(session: Executor, challenge_id: uuid.UUID, *, now: datetime) 
 
 async def get_challenge(session: Executor, challenge_id: uuid.UUID) -> OtpChallenge | None:
     return await orm_session(session).get(OtpChallenge, challenge_id)
-
-
-_INSERT_CHALLENGE = """
-INSERT INTO identity.otp_challenges (id, purpose, channel, destination, account_id, code_hash,
-    language, client_address, created_at, expires_at, attempts)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0)
-"""
-
-
-async def add_challenge(
-    session: Executor,
-    *,
-    challenge_id: uuid.UUID,
-    purpose: str,
-    channel: str,
-    destination: str,
-    account_id: uuid.UUID | None,
-    code_hash: bytes,
-    language: str,
-    client_address: str,
-    created_at: datetime,
-    expires_at: datetime,
-) -> None:
-    await (await driver(session)).execute(
-        _INSERT_CHALLENGE,
-        challenge_id,
-        purpose,
-        channel,
-        destination,
-        account_id,
-        code_hash,
-        language,
-        client_address,
-        created_at,
-        expires_at,
-    )
 
 
 async def record_failure(

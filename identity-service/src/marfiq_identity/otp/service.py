@@ -94,24 +94,40 @@ async def request_code(
     account: Account | None = None,
     now: datetime | None = None,
 ) -> CodeIssued:
-    """Open a challenge for `destination` within the send limits; return what to send."""
+    """Open a challenge for `destination` within the send limits; return what to send.
+
+    A refusal is raised after the challenge was written: the caller's transaction must
+    roll back on it (every caller's does: these refusals are not `KeptRefusal`s).
+    """
     now = now or datetime.now(UTC)
     contact = normalize_destination(channel, destination)
     await repository.lock_key(session, f"contact:{contact}")
     window = timedelta(seconds=settings.otp_destination_window_s)
     address_window = timedelta(seconds=settings.otp_address_window_s)
-    state = await repository.send_state(
+    if account is not None:
+        language = account.language  # type: ignore[assignment]
+    challenge_id = uuid.uuid4()
+    code = new_code()
+    # The challenge is written with the reading of the limits (one round trip); every
+    # refusal below rolls it back, so a refused request leaves nothing behind.
+    state = await repository.add_challenge(
         session,
-        contact=contact,
+        challenge_id=challenge_id,
+        purpose=purpose,
+        channel=channel,
+        destination=contact,
+        account_id=account.id if account is not None else None,
+        code_hash=hasher.digest(challenge_id, code),
+        language=language,
+        client_address=client_address,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.otp_ttl_s),
         contact_since=now - window,
-        address=client_address,
         address_since=now - address_window,
         address_limit=settings.otp_address_limit,
     )
     if state.holder_language is not None:
         language = state.holder_language  # type: ignore[assignment]
-    elif account is not None:
-        language = account.language  # type: ignore[assignment]
     _check_not_throttled(state.throttled_until, now)
     cooldown = timedelta(seconds=settings.otp_resend_cooldown_s)
     if state.last_sent_at is not None and now - state.last_sent_at < cooldown:
@@ -124,21 +140,6 @@ async def request_code(
     if state.from_address >= settings.otp_address_limit:
         oldest = state.oldest_from_address or now
         raise SendLimitReached(until=oldest + address_window, now=now)
-    challenge_id = uuid.uuid4()
-    code = new_code()
-    await repository.add_challenge(
-        session,
-        challenge_id=challenge_id,
-        purpose=purpose,
-        channel=channel,
-        destination=contact,
-        account_id=account.id if account is not None else None,
-        code_hash=hasher.digest(challenge_id, code),
-        language=language,
-        client_address=client_address,
-        created_at=now,
-        expires_at=now + timedelta(seconds=settings.otp_ttl_s),
-    )
     return CodeIssued(
         challenge_id=challenge_id,
         expires_in=settings.otp_ttl_s,

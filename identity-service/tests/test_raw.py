@@ -1,0 +1,89 @@
+"""Statements sent straight to the driver run inside the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from marfiq_identity.db import SCHEMA
+from marfiq_identity.raw import driver, orm_session, raw_transaction
+from marfiq_shared.db import Database
+
+
+@pytest.fixture
+async def database(database_url: str, clean: None) -> AsyncIterator[Database]:
+    database = Database(database_url, schema=SCHEMA, source="identity-test", pool_size=2)
+    yield database
+    await database.dispose()
+
+
+async def _challenges(database: Database, challenge_id: uuid.UUID) -> int:
+    async with raw_transaction(database) as transaction:
+        count: int = await transaction.driver.fetchval(
+            "SELECT count(*) FROM identity.eid_challenges WHERE id = $1", challenge_id
+        )
+    return count
+
+
+async def _add(connection: object, challenge_id: uuid.UUID) -> None:
+    await connection.execute(  # type: ignore[attr-defined]
+        "INSERT INTO identity.eid_challenges (id, nonce, created_at, expires_at)"
+        " VALUES ($1, '\\x0102030405060708', now(), now() + interval '1 minute')",
+        challenge_id,
+    )
+
+
+async def test_a_session_sends_begin_before_the_first_driver_statement(
+    database: Database,
+) -> None:
+    challenge_id = uuid.uuid4()
+
+    async def refused() -> None:
+        async with database.sessionmaker() as session, session.begin():
+            connection = await driver(session)
+            await _add(connection, challenge_id)
+            assert connection.is_in_transaction()
+            raise RuntimeError("refused")
+
+    with pytest.raises(RuntimeError):
+        await refused()
+
+    assert await _challenges(database, challenge_id) == 0
+
+
+async def test_a_raw_transaction_rolls_back_driver_and_orm_work_on_error(
+    database: Database,
+) -> None:
+    written, via_orm = uuid.uuid4(), uuid.uuid4()
+
+    async def refused() -> None:
+        async with raw_transaction(database) as transaction:
+            await _add(transaction.driver, written)
+            await _add(await driver(orm_session(transaction)), via_orm)
+            raise RuntimeError("refused")
+
+    with pytest.raises(RuntimeError):
+        await refused()
+
+    assert await _challenges(database, written) == 0
+    assert await _challenges(database, via_orm) == 0
+
+
+async def test_a_raw_transaction_commits_driver_and_orm_work(database: Database) -> None:
+    from sqlalchemy import text
+
+    written, via_orm = uuid.uuid4(), uuid.uuid4()
+    async with raw_transaction(database) as transaction:
+        await _add(transaction.driver, written)
+        await orm_session(transaction).execute(
+            text(
+                "INSERT INTO identity.eid_challenges (id, nonce, created_at, expires_at)"
+                " VALUES (:id, '\\x0102030405060708', now(), now() + interval '1 minute')"
+            ),
+            {"id": via_orm},
+        )
+
+    assert await _challenges(database, written) == 1
+    assert await _challenges(database, via_orm) == 1
