@@ -16,9 +16,15 @@ rotates citizens and administrations; without `wrk` the script stops and says so
    administration in turn; then the same straight to the service, for comparison. Every
    answer must be 201. Each round also prints the CPU each of our processes spent per
    submission, read from /proc: on a shared machine that figure holds when the rate
-   depends on the neighbours. Target: >= 500/s.
-2. `--rows` complaints are bulk-loaded in batches of `INSERT … SELECT generate_series`
-   (not through the API), with the monthly statistics they imply; then VACUUM ANALYZE.
+   depends on the neighbours. Each complaints worker gets enough pooled connections for
+   its share of the connections (`--pool` 0), so no overflow connection is opened and
+   closed per request. Target: >= 500/s. (bench_scaling.py reuses this platform for the
+   curve with 1 and 2 workers per service.)
+2. `--rows` complaints are bulk-loaded in batches of 100,000 rows, each one
+   `INSERT … SELECT … FROM generate_series` computed inside Postgres (no row crosses the
+   network; about 1 to 2 minutes for 1,000,000 on this machine), with the monthly statistics
+   and answer-time histograms they imply (two GROUP BY statements); then VACUUM ANALYZE and
+   a CHECKPOINT, so the measurements neither pay for hint bits nor for the write-out.
 3. Latency: one connection, sequential requests for `--latency-duration` seconds each, in
    `--latency-rounds` alternated rounds (the median of the rounds is reported),
    through the gateway with real tokens: the queue page of an agent of the largest
@@ -44,6 +50,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -434,20 +443,100 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) 
 # --- the benchmark --------------------------------------------------------------------------
 
 
-async def run(args: argparse.Namespace) -> None:
-    from marfiq.distributed import platform_env, start_process
+@dataclass
+class Bench:
+    """A migrated throwaway database, the platform's environment and ports, and (once
+    `start` ran) its processes, real tokens and the wrk script that files complaints."""
+
+    admin_url: str
+    amqp: str | None
+    database_url: str
+    administrations: list[uuid.UUID]
+    env: dict[str, str]
+    ports: dict[str, int]
+    storage: Path
+    scratch: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    citizen_count: int = 200
+    citizens: list[str] = field(default_factory=list)
+    agent: str = ""
+
+    @property
+    def gateway(self) -> str:
+        return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    @property
+    def service(self) -> str:
+        return f"http://127.0.0.1:{self.ports['complaints']}"
+
+    async def start(self, workers: dict[str, int], pool: int) -> None:
+        """Identity, complaints and the gateway, each with its uvicorn worker count;
+        `pool` database connections per complaints worker."""
+        from marfiq.distributed import start_process
+
+        env = self.env | {"COMPLAINTS_DATABASE_POOL_SIZE": str(pool)}
+        for part in PARTS:
+            self.processes[part] = start_process(
+                part, env, self.ports[part], workers=workers.get(part, 1)
+            )
+            # The gateway is ready only when every service answers; two are not started.
+            probe = "/livez" if part == "gateway" else "/readyz"
+            wait_ready(f"http://127.0.0.1:{self.ports[part]}{probe}", self.processes[part])
+        if not self.citizens:  # identity's signing key exists once it started
+            self.citizens, self.agent = await mint_tokens(
+                self.database_url,
+                self.env,
+                citizens=self.citizen_count,
+                agent_of=self.administrations[0],
+            )
+            (self.scratch / "tokens.txt").write_text("\n".join(self.citizens) + "\n")
+            (self.scratch / "admins.txt").write_text(
+                "\n".join(map(str, self.administrations)) + "\n"
+            )
+            (self.scratch / "submit.lua").write_text(SUBMIT_LUA)
+        await check(self.gateway + "/v1/complaints?limit=1", self.citizens[0])
+
+    def stop(self) -> None:
+        """Stop the processes (the database stays)."""
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+
+    def submissions(self, url: str, *, connections: int, duration: float) -> dict[str, float]:
+        """One wrk run of filings against `url` (every answer must be 201), with the CPU
+        each of our processes (with its workers) spent per filing, in ms."""
+        script_args = [str(self.scratch / "tokens.txt"), str(self.scratch / "admins.txt")]
+        before = _processes_cpu(self.processes)
+        result = wrk(
+            url,
+            connections=connections,
+            duration=duration,
+            script=self.scratch / "submit.lua",
+            args=script_args,
+        )
+        if result["failed"]:
+            raise RuntimeError(f"{result['failed']:.0f} submissions were not 201")
+        after = _processes_cpu(self.processes)
+        for part, spent in before.items():
+            result[f"cpu_{part}"] = 1000 * (after[part] - spent) / result["requests"]
+        return result
+
+
+@asynccontextmanager
+async def bench_platform(administrations: int, citizens: int) -> AsyncIterator[Bench]:
+    """A `Bench` on a fresh database (and exchange), removed with everything at the end."""
+    from marfiq.distributed import platform_env
     from marfiq_shared.testing import drop_database, postgres_admin_url
 
     admin_url = postgres_admin_url()
     amqp = broker_url()
     run_id = uuid.uuid4().hex[:8]
-    print(
-        f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f} before start; "
-        f"events on {'RabbitMQ' if amqp else 'in-process transports (no broker answered)'}; "
-        f"load generator: wrk, one thread",
-        flush=True,
-    )
-    database_url, administrations = await prepare_database(admin_url, args.administrations)
+    database_url, ids = await prepare_database(admin_url, administrations)
     ports = {
         part: _free_port()
         for part in ("gateway", "identity", "correspondence", "complaints", "pensions")
@@ -462,7 +551,6 @@ async def run(args: argparse.Namespace) -> None:
         "EVENT_QUEUE_PREFIX": f"bench-{run_id}-",
         "COMPLAINTS_SCHEDULER_ENABLED": "false",
         "COMPLAINTS_STORAGE_URL": str(storage),
-        "COMPLAINTS_DATABASE_POOL_SIZE": str(args.pool),
         # One load generator is one client address: the gateway's per-address and
         # per-token rate limits would measure themselves, not the service.
         "GATEWAY_RATE_LIMIT_PER_ADDRESS": "0",
@@ -475,39 +563,53 @@ async def run(args: argparse.Namespace) -> None:
     env = platform_env(base, ports)
     if not amqp:
         env.pop("AMQP_URL", None)
-    processes: dict[str, subprocess.Popen[bytes]] = {}
-    scratch = Path(tempfile.mkdtemp(prefix="marfiq-bench-"))
+    bench = Bench(
+        admin_url=admin_url,
+        amqp=amqp,
+        database_url=database_url,
+        administrations=ids,
+        env=env,
+        ports=ports,
+        storage=storage,
+        scratch=Path(tempfile.mkdtemp(prefix="marfiq-bench-")),
+        citizen_count=citizens,
+    )
     try:
-        for part in PARTS:
-            workers = args.workers if part == "complaints" else 1
-            processes[part] = start_process(part, env, ports[part], workers=workers)
-            # The gateway is ready only when every service answers; two are not started.
-            probe = "/livez" if part == "gateway" else "/readyz"
-            wait_ready(f"http://127.0.0.1:{ports[part]}{probe}", processes[part])
-        gateway = f"http://127.0.0.1:{ports['gateway']}"
-        biggest = administrations[0]
-        citizens, agent = await mint_tokens(
-            database_url, env, citizens=args.citizens, agent_of=biggest
-        )
-        service = f"http://127.0.0.1:{ports['complaints']}"
-        (scratch / "tokens.txt").write_text("\n".join(citizens) + "\n")
-        (scratch / "admins.txt").write_text("\n".join(map(str, administrations)) + "\n")
-        (scratch / "submit.lua").write_text(SUBMIT_LUA)
-        await check(gateway + "/v1/complaints?limit=1", citizens[0])
+        yield bench
+    finally:
+        bench.stop()
+        if amqp:
+            await delete_broker_objects(amqp, env["EVENT_EXCHANGE"], env["EVENT_QUEUE_PREFIX"])
+        await drop_database(admin_url, database_url)
+        shutil.rmtree(storage, ignore_errors=True)
+        shutil.rmtree(bench.scratch, ignore_errors=True)
 
-        submissions = await measure_submissions(
-            args, processes, scratch, gateway=gateway, service=service
-        )
+
+def describe_machine() -> str:
+    """What shares the machine with the figures that follow."""
+    return (
+        f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f} before start; "
+        f"events on {'RabbitMQ' if broker_url() else 'in-process transports (no broker)'}; "
+        f"load generator: wrk, one thread"
+    )
+
+
+async def run(args: argparse.Namespace) -> None:
+    print(describe_machine(), flush=True)
+    async with bench_platform(args.administrations, args.citizens) as bench:
+        await bench.start({"complaints": args.workers}, pool=pool_size(args, args.workers))
+        submissions = await measure_submissions(args, bench)
 
         print(f"bulk load: {args.rows:,} complaints (generate_series, not the API)", flush=True)
-        await bulk_load(database_url, administrations, args.rows)
+        await bulk_load(bench.database_url, bench.administrations, args.rows)
+        biggest = bench.administrations[0]
         queue_size = await _scalar(
-            database_url,
+            bench.database_url,
             "SELECT count(*) FROM complaints.complaints WHERE administration_id = $1",
             biggest,
         )
         overdue = await _scalar(
-            database_url,
+            bench.database_url,
             "SELECT count(*) FROM complaints.complaints WHERE administration_id = $1 "
             "AND overdue_since IS NOT NULL",
             biggest,
@@ -516,29 +618,25 @@ async def run(args: argparse.Namespace) -> None:
             f"agent's administration holds {queue_size:,} complaints ({overdue:,} overdue)",
             flush=True,
         )
-        figures = await measure_latency(args, gateway=gateway, agent=agent)
+        figures = await measure_latency(args, gateway=bench.gateway, agent=bench.agent)
         # The same statistics with the per-process cache off: the cost of computing a page.
-        processes["complaints"].terminate()
-        processes["complaints"].wait(timeout=15)
-        uncached_env = env | {"COMPLAINTS_STATS_CACHE_S": "0"}
-        processes["complaints"] = start_process("complaints", uncached_env, ports["complaints"])
-        wait_ready(f"{service}/readyz", processes["complaints"])
-        figures |= await measure_latency(
-            args, gateway=gateway, agent=agent, only=("statistics",), suffix=", no cache"
+        from marfiq.distributed import start_process
+
+        complaints = bench.processes["complaints"]
+        complaints.terminate()
+        complaints.wait(timeout=15)
+        uncached_env = bench.env | {"COMPLAINTS_STATS_CACHE_S": "0"}
+        bench.processes["complaints"] = start_process(
+            "complaints", uncached_env, bench.ports["complaints"]
         )
-    finally:
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        if amqp:
-            await delete_broker_objects(amqp, env["EVENT_EXCHANGE"], env["EVENT_QUEUE_PREFIX"])
-        await drop_database(admin_url, database_url)
-        shutil.rmtree(storage, ignore_errors=True)
-        shutil.rmtree(scratch, ignore_errors=True)
+        wait_ready(f"{bench.service}/readyz", bench.processes["complaints"])
+        figures |= await measure_latency(
+            args,
+            gateway=bench.gateway,
+            agent=bench.agent,
+            only=("statistics",),
+            suffix=", no cache",
+        )
 
     best = max(result["rps"] for result in submissions["gateway"])
     direct = max(result["rps"] for result in submissions["direct"])
@@ -553,55 +651,48 @@ async def run(args: argparse.Namespace) -> None:
     )
 
 
+def pool_size(args: argparse.Namespace, workers: int) -> int:
+    """Connections per complaints worker: `--pool`, or enough for its share of the load.
+    A pool smaller than the concurrent requests opens and closes overflow connections all
+    the time (a Postgres backend each), which measures connection churn, not filings."""
+    return args.pool or args.connections // workers + 4
+
+
+def cpu_summary(result: dict[str, float]) -> str:
+    """ "identity 0.08, complaints 1.90, gateway 0.30" (ms of CPU per filing)."""
+    return ", ".join(
+        f"{key.removeprefix('cpu_')} {value:.2f}"
+        for key, value in result.items()
+        if key.startswith("cpu_")
+    )
+
+
 async def measure_submissions(
-    args: argparse.Namespace,
-    processes: dict[str, subprocess.Popen[bytes]],
-    scratch: Path,
-    *,
-    gateway: str,
-    service: str,
+    args: argparse.Namespace, bench: Bench
 ) -> dict[str, list[dict[str, float]]]:
     """Rounds of wrk POSTs, through the gateway then straight to the service, with the CPU
     each of our processes spent per submission."""
     print(
         f"submissions: {args.connections} connections x {args.duration:.0f} s, "
-        f"{args.citizens} citizens, {args.administrations} administrations; through the "
-        "gateway, and straight to the service for comparison",
+        f"{len(bench.citizens)} citizens, {args.administrations} administrations; through "
+        "the gateway, and straight to the service for comparison",
         flush=True,
     )
-    script, script_args = (
-        scratch / "submit.lua",
-        [
-            str(scratch / "tokens.txt"),
-            str(scratch / "admins.txt"),
-        ],
-    )
-    urls = {"gateway": gateway + "/v1/complaints", "direct": service + "/v1/complaints"}
+    urls = {"gateway": bench.gateway + "/v1/complaints", "direct": bench.service + "/v1/complaints"}
     for url in urls.values():  # warm-up: pools, prepared statements, token caches
-        wrk(url, connections=args.connections, duration=2, script=script, args=script_args)
+        await asyncio.to_thread(bench.submissions, url, connections=args.connections, duration=2)
     submissions: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
     for round_ in range(args.rounds):
         for name, url in urls.items():
-            before = await asyncio.to_thread(_processes_cpu, processes)
-            result = wrk(
-                url,
-                connections=args.connections,
-                duration=args.duration,
-                script=script,
-                args=script_args,
-            )
-            if result["failed"]:
-                raise RuntimeError(f"{result['failed']:.0f} submissions were not 201")
-            after = await asyncio.to_thread(_processes_cpu, processes)
-            used = ", ".join(
-                f"{part} {1000 * (after[part] - spent) / result['requests']:.2f}"
-                for part, spent in before.items()
+            result = await asyncio.to_thread(
+                bench.submissions, url, connections=args.connections, duration=args.duration
             )
             submissions[name].append(result)
             print(
                 f"  round {round_ + 1} {name:<7} {result['rps']:6.0f} submissions/s "
                 f"(p50 {result['p50_ms']:6.1f} ms, p99 {result['p99_ms']:6.1f} ms); "
-                f"CPU ms per submission: {used}; load average {os.getloadavg()[0]:.1f}",
+                f"CPU ms per submission: {cpu_summary(result)}; "
+                f"load average {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
     return submissions
@@ -717,7 +808,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--citizens", type=int, default=200)
     parser.add_argument("--administrations", type=int, default=200)
-    parser.add_argument("--pool", type=int, default=20, help="complaints connection pool")
+    parser.add_argument(
+        "--pool", type=int, default=0, help="complaints connections per worker (0: enough)"
+    )
     parser.add_argument("--workers", type=int, default=1, help="complaints uvicorn workers")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
