@@ -12,9 +12,12 @@ identity's JWKS. The load generator is aiohttp in this process (multipart upload
 beyond wrk's scripting).
 
 1. Submissions: `--connections` concurrent clients for `--duration` seconds; one submission
-   is `POST /v1/files` (a 1 MB PDF, streamed, sniffed, hashed) then `POST /v1/correspondence`
-   naming it, all through the gateway to one administration (its register is the one lock
-   every filing there takes). Every answer must be 201. Target: >= 100 submissions/s.
+   is `POST /v1/files` (a 1 MB PDF, streamed, sniffed, hashed), `POST /v1/correspondence`
+   naming it, then `GET` of its receipt (the PAdES-signed PDF, drawn on that first request),
+   all through the gateway to one administration (its register is the one lock every filing
+   there takes). Every answer must be 201/200, and the last receipt must verify with pyHanko's
+   validator. Target: >= 100 submissions/s. CPU time per submission of the correspondence
+   and gateway processes is printed too (steadier than the rate on a shared machine).
 2. Memory: 20 clients upload a 50 MB PDF each at the same time (generated chunk by chunk,
    never whole in memory here either); the correspondence process's RSS is sampled every
    20 ms from /proc. Target: growth over the idle RSS < 100 MB.
@@ -178,6 +181,21 @@ def rss_bytes(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def verify_receipt(pdf: bytes, pki_dir: Path) -> bool:
+    """Whether a receipt's PAdES signature verifies against the platform's root."""
+    from marfiq_shared.documents import PlatformPki, verify_pdf
+
+    check = verify_pdf(pdf, PlatformPki(pki_dir).trust_roots())
+    return check.valid
+
+
 def pdf_of(size: int) -> bytes:
     head = b"%PDF-1.7\n% bench attachment\n"
     return head + b"0" * (size - len(head) - 6) + b"\n%%EOF"
@@ -190,18 +208,19 @@ async def submissions(
     *,
     connections: int,
     duration: float,
-) -> dict[str, float]:
-    """Upload + file, by `connections` clients, for `duration` seconds."""
+) -> dict[str, Any]:
+    """Upload + file + receipt, by `connections` clients, for `duration` seconds."""
     import aiohttp
 
     attachment = pdf_of(MIB)
     done = 0
     failures: list[str] = []
     latencies: list[float] = []
+    last_receipt = b""
     stop_at = time.monotonic() + duration
 
     async def client(index: int, session: aiohttp.ClientSession) -> None:
-        nonlocal done
+        nonlocal done, last_receipt
         n = index
         while time.monotonic() < stop_at:
             token = tokens[n % len(tokens)]
@@ -227,7 +246,14 @@ async def submissions(
                 if filed.status != 201:
                     failures.append(f"file {filed.status} {(await filed.text())[:200]}")
                     continue
-                await filed.read()
+                receipt_url = (await filed.json())["receipt_url"]
+            # A submission counts once its signed receipt exists and reached the sender.
+            async with session.get(f"{gateway}{receipt_url}", headers=headers) as receipt:
+                pdf = await receipt.read()
+                if receipt.status != 200 or not pdf.startswith(b"%PDF-"):
+                    failures.append(f"receipt {receipt.status} {pdf[:200]!r}")
+                    continue
+                last_receipt = pdf
             latencies.append(time.perf_counter() - started)
             done += 1
 
@@ -241,6 +267,7 @@ async def submissions(
         raise RuntimeError(f"{len(failures)} failed submissions, first: {failures[0]}")
     latencies.sort()
     return {
+        "receipt": last_receipt,
         "submissions": done,
         "per_second": done / elapsed,
         "p50_ms": latencies[len(latencies) // 2] * 1000,
@@ -360,8 +387,15 @@ async def run(args: argparse.Namespace) -> None:
         gateway = f"http://127.0.0.1:{ports['gateway']}"
         tokens = await mint_tokens(database_url, env, citizens=args.citizens)
         pid = processes["correspondence"].pid
+        print(
+            "process ids (for a profiler): "
+            + ", ".join(f"{part} {process.pid}" for part, process in processes.items()),
+            flush=True,
+        )
 
         await submissions(gateway, tokens, administration, connections=4, duration=2)  # warm-up
+        pids = {part: processes[part].pid for part in ("correspondence", "gateway")}
+        cpu_before = {part: cpu_seconds(pid) for part, pid in pids.items()}
         result = await submissions(
             gateway,
             tokens,
@@ -370,10 +404,21 @@ async def run(args: argparse.Namespace) -> None:
             duration=args.duration,
         )
         print(
-            f"submissions with a 1 MB attachment (upload + filing), {args.connections} "
+            f"submissions with a 1 MB attachment (upload + filing + receipt), {args.connections} "
             f"clients x {args.duration:.0f} s: {result['per_second']:.1f}/s "
             f"({result['submissions']:.0f} in all; p50 {result['p50_ms']:.0f} ms, "
             f"p99 {result['p99_ms']:.0f} ms) - target >= 100/s",
+            flush=True,
+        )
+        check = await asyncio.to_thread(verify_receipt, result["receipt"], scratch / "pki")
+        print(f"last receipt: {len(result['receipt'])} bytes, signature valid: {check}", flush=True)
+        cpu = {
+            part: (cpu_seconds(pid) - cpu_before[part]) / max(result["submissions"], 1) * 1000
+            for part, pid in pids.items()
+        }
+        print(
+            f"CPU per submission: correspondence {cpu['correspondence']:.2f} ms, "
+            f"gateway {cpu['gateway']:.2f} ms; load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
         memory = await big_uploads(gateway, tokens, pid, clients=20, size=50 * 1000 * 1000)
