@@ -134,23 +134,43 @@ WITH holder AS (
 failures AS (
     SELECT throttled_until FROM identity.otp_failure_counts
     WHERE subject IN ('contact:' || $1::text, 'account:' || (SELECT id::text FROM holder))
-)
+)$CONSUME
 SELECT holder.*,
     (SELECT max(throttled_until) FROM failures) AS throttled_until,
     EXISTS (SELECT 1 FROM failures) AS has_failures,
     (SELECT cin FROM identity.authoritative_contacts WHERE contact = $1::text) AS registry_cin
 FROM (SELECT 1) AS one LEFT JOIN holder ON true
 """
+_CONSUME = """,
+consumed AS (
+    UPDATE identity.otp_challenges SET consumed_at = $3::timestamptz WHERE id = $2::uuid
+)"""
 _PROOF_STATE_SQL = {
-    column: _PROOF_STATE.replace("$COLUMN", column) for column in ("phone", "email")
+    (column, consume): _PROOF_STATE.replace("$COLUMN", column).replace(
+        "$CONSUME", _CONSUME if consume else ""
+    )
+    for column in ("phone", "email")
+    for consume in (False, True)
 }
 
 
-async def proof_state(session: Executor, *, contact: str) -> ProofState:
-    """Everything answering a code decides on, in one round trip. The authoritative CIN is
-    read here rather than by the assurance feature only to save that round trip."""
+async def proof_state(
+    session: Executor,
+    *,
+    contact: str,
+    consume: uuid.UUID | None = None,
+    now: datetime | None = None,
+) -> ProofState:
+    """Everything answering a code decides on, in one round trip; with `consume`, that
+    challenge is spent in the same statement (a right code: the caller's refusals roll it
+    back). The authoritative CIN is read here rather than by the assurance feature only
+    to save that round trip."""
     column = "phone" if contact.startswith("+") else "email"
-    row = await (await driver(session)).fetchrow(_PROOF_STATE_SQL[column], contact)
+    driven = await driver(session)
+    if consume is None:
+        row = await driven.fetchrow(_PROOF_STATE_SQL[column, False], contact)
+    else:
+        row = await driven.fetchrow(_PROOF_STATE_SQL[column, True], contact, consume, now)
     holder = None
     if row["id"] is not None:
         holder = Account(**{name: row[name] for name in ACCOUNT_COLUMNS})
@@ -172,11 +192,14 @@ class SpentTry:
     attempts: int
 
 
+# The contact's lock (as `lock_key` takes it) is taken in the same statement, once the
+# challenge is known: what is read after it sees everything an earlier holder committed.
 _SPEND = """
 UPDATE identity.otp_challenges SET attempts = attempts + 1
 WHERE id = $1 AND purpose = $2 AND consumed_at IS NULL AND expires_at > $3
     AND attempts < $4 AND ($5::uuid IS NULL OR account_id = $5::uuid)
-RETURNING id, channel, destination, account_id, code_hash, language, attempts
+RETURNING id, channel, destination, account_id, code_hash, language, attempts,
+    pg_advisory_xact_lock(hashtextextended('contact:' || destination, 0))
 """
 
 
@@ -189,19 +212,13 @@ async def spend_attempt(
     now: datetime,
     max_attempts: int,
 ) -> SpentTry | None:
-    """Count one try on a live challenge that has tries left and return it (locked until
-    the transaction ends); None when there is no such challenge."""
+    """Count one try on a live challenge that has tries left and return it; it and its
+    contact (`lock_key`) stay locked until the transaction ends. None when there is no
+    such challenge."""
     row = await (await driver(session)).fetchrow(
         _SPEND, challenge_id, purpose, now, max_attempts, account_id
     )
-    return SpentTry(*row) if row is not None else None
-
-
-async def consume(session: Executor, challenge_id: uuid.UUID, *, now: datetime) -> None:
-    """The right code was given: the challenge can never be answered again."""
-    await (await driver(session)).execute(
-        "UPDATE identity.otp_challenges SET consumed_at = $2 WHERE id = $1", challenge_id, now
-    )
+    return SpentTry(*row[:7]) if row is not None else None
 
 
 async def get_challenge(session: Executor, challenge_id: uuid.UUID) -> OtpChallenge | None:

@@ -200,13 +200,17 @@ async def prove_code(
         ):
             raise AttemptsExhausted()
         raise CodeExpired()
-    await repository.lock_key(session, f"contact:{challenge.destination}")
-    state = await repository.proof_state(session, contact=challenge.destination)
+    # The contact is locked now (spend_attempt). A right code is spent in the statement
+    # that reads the state; a throttled try is refused and rolled back: it costs the
+    # challenge nothing.
+    right = hasher.matches(challenge.id, code, challenge.code_hash)
+    state = await repository.proof_state(
+        session, contact=challenge.destination, consume=challenge.id if right else None, now=now
+    )
     holder = state.holder
     subjects = failure_subjects(challenge.destination, holder)
-    # A throttled try is refused and rolled back: it costs the challenge nothing.
     _check_not_throttled(state.throttled_until, now)
-    if not hasher.matches(challenge.id, code, challenge.code_hash):
+    if not right:
         await repository.record_failure(
             session,
             subjects=subjects,
@@ -216,7 +220,6 @@ async def prove_code(
             throttled_until=now + timedelta(seconds=settings.otp_failure_throttle_s),
         )
         raise WrongCode(attempts_left=settings.otp_max_attempts - challenge.attempts)
-    await repository.consume(session, challenge.id, now=now)
     if state.has_failures:
         await repository.clear_failures(session, subjects)
     return CodeProven(challenge=challenge, holder=holder, authoritative_cin=state.authoritative_cin)
