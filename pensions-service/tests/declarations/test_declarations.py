@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from pensions_support import PERIOD, Service, cins, problem, rows_for
+
+from marfiq_pensions.regimes import RegimeCode, contribution
 
 
 async def test_a_declaration_of_5000_rows_names_exactly_its_3_bad_rows(service: Service) -> None:
@@ -129,3 +132,33 @@ async def test_a_csv_with_a_wrong_header_is_refused_whole(service: Service) -> N
     assert body["unknown"] == ["numero", "salary"]
     assert "affiliation_number" in body["detail"]
     assert await service.scalar("SELECT count(*) FROM pensions.declarations") == 0
+
+
+async def test_contribution_shares_match_the_regimes_rounding_and_ceiling(
+    service: Service,
+) -> None:
+    """The worker computes shares in SQL: they must be `regimes.contribution` to the centime,
+    half up, with the general regime's ceiling, whatever the salary."""
+    salaries = ["0.01", "0.07", "35.71", "1234.55", "5999.99", "6000", "6000.01", "8123.45"]
+    for regime_code, prefix in (("civil", "CV"), ("general", "GN")):
+        people = cins(len(salaries), prefix=prefix)
+        rows = [
+            rows_for([cin], salary=salary, days=26)[0]
+            for cin, salary in zip(people, salaries, strict=True)
+        ]
+        response = await service.declare(
+            service.client_of(service.employers[0]), rows, regime=regime_code
+        )
+        assert response.status_code == 202, response.text
+        await service.process()
+        regime = service.app.state.regimes.regime(RegimeCode(regime_code))
+        lines = await service.rows(
+            "SELECT a.cin, l.gross_salary, l.employee_contribution, l.employer_contribution "
+            "FROM pensions.contribution_lines AS l JOIN pensions.affiliates AS a "
+            "ON a.id = l.affiliate_id WHERE a.regime = :regime",
+            regime=regime_code,
+        )
+        assert len(lines) == len(salaries)
+        for line in lines:
+            expected = contribution(regime, line["gross_salary"], date(2025, 10, 1))
+            assert (line["employee_contribution"], line["employer_contribution"]) == expected

@@ -25,6 +25,7 @@ from marfiq_pensions.declarations.models import (
 )
 from marfiq_pensions.declarations.rows import STAGED_COLUMNS, StagedRow
 from marfiq_pensions.driver import driver_connection
+from marfiq_pensions.regimes.model import ContributionRates
 
 UNFINISHED = (DeclarationStatus.RECEIVED.value, DeclarationStatus.PROCESSING.value)
 
@@ -211,20 +212,25 @@ async def refuse_rows(
     )
 
 
-# (affiliate, row, days, salary, employee share, employer share, grade), amounts in centimes.
-LineValues = tuple[uuid.UUID, int, int, int, int, int, str | None]
+# (affiliate, row, days, salary in centimes, grade).
+LineValues = tuple[uuid.UUID, int, int, int, str | None]
 
 
-async def insert_lines(connection: Any, chunk: Chunk, lines: Sequence[LineValues]) -> None:
-    """Contribution lines, amounts passed in centimes (integers encode far faster than
-    numeric) and stored as numeric.
+async def insert_lines(
+    connection: Any, chunk: Chunk, lines: Sequence[LineValues], rates: ContributionRates
+) -> None:
+    """Contribution lines, salaries passed in centimes (integers encode far faster than
+    numeric) and stored as numeric, their shares computed here at the month's `rates`.
 
+    The shares are `regimes.contribution` in SQL: the salary capped at the ceiling (`least`
+    ignores a NULL ceiling), times the rate, rounded to the centime; `round` on a numeric
+    rounds half away from zero, which for a salary (never negative here) is half up.
     No `ON CONFLICT` is needed: a chunk is written only by the worker holding its lock, in
     the transaction that marks it done, so its lines exist once or not at all.
     """
     if not lines:
         return
-    affiliates, numbers, days, salaries, employees, employers, grades = (
+    affiliates, numbers, days, salaries, grades = (
         list(column) for column in zip(*lines, strict=True)
     )
     await connection.execute(
@@ -232,11 +238,11 @@ async def insert_lines(connection: Any, chunk: Chunk, lines: Sequence[LineValues
         INSERT INTO pensions.contribution_lines (
             declaration_id, affiliate_id, row_number, employer_id, period, days_worked,
             gross_salary, employee_contribution, employer_contribution, grade)
-        SELECT $1, u.affiliate_id, u.n, $2, $3, u.days, u.salary / 100.0, u.employee / 100.0,
-               u.employer / 100.0, u.grade
-        FROM unnest($4::uuid[], $5::int[], $6::int2[], $7::bigint[], $8::bigint[],
-                    $9::bigint[], $10::text[])
-             AS u(affiliate_id, n, days, salary, employee, employer, grade)
+        SELECT $1, u.affiliate_id, u.n, $2, $3, u.days, u.salary / 100.0,
+               round(least(u.salary / 100.0, $9::numeric) * $10::numeric, 2),
+               round(least(u.salary / 100.0, $9::numeric) * $11::numeric, 2), u.grade
+        FROM unnest($4::uuid[], $5::int[], $6::int2[], $7::bigint[], $8::text[])
+             AS u(affiliate_id, n, days, salary, grade)
         """,
         chunk.declaration_id,
         chunk.employer_id,
@@ -245,9 +251,10 @@ async def insert_lines(connection: Any, chunk: Chunk, lines: Sequence[LineValues
         numbers,
         days,
         salaries,
-        employees,
-        employers,
         grades,
+        rates.monthly_ceiling,
+        rates.employee,
+        rates.employer,
     )
 
 

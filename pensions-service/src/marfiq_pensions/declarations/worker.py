@@ -14,7 +14,6 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -28,11 +27,11 @@ from marfiq_pensions.background import Loop
 from marfiq_pensions.bulk import collector_paused
 from marfiq_pensions.declarations import repository
 from marfiq_pensions.declarations.errors import RowError
-from marfiq_pensions.declarations.repository import Chunk, LineValues
+from marfiq_pensions.declarations.repository import Chunk
 from marfiq_pensions.dependencies import Clock
 from marfiq_pensions.driver import driver_connection
 from marfiq_pensions.events import add_events
-from marfiq_pensions.regimes import RegimeCatalogue, RegimeCode, contribution
+from marfiq_pensions.regimes import RegimeCatalogue, RegimeCode
 from marfiq_pensions.settings import PensionsSettings
 from marfiq_shared.db import Database
 from marfiq_shared.events.catalogue import DeclarationProcessed, EventData
@@ -113,7 +112,15 @@ async def process_chunk(
         if row["phone"] is not None:
             contacts.append((row["cin"], row["phone"], number))
     await affiliates.complete(connection, updates, now=now)
-    await repository.insert_lines(connection, chunk, _lines(matched, chunk, catalogue))
+    if matched:
+        regime = catalogue.regime(RegimeCode(chunk.regime))
+        lines = [
+            (row_id, row["row_number"], row["days_worked"], row["gross_salary_cents"], row["grade"])
+            for row, row_id in matched
+        ]
+        await repository.insert_lines(
+            connection, chunk, lines, regime.contribution_rates(chunk.period)
+        )
     await repository.refuse_rows(connection, chunk.declaration_id, refusals)
     events: list[tuple[EventData, str | None]] = [
         (contact_registered(cin=cin, phone=phone), number) for cin, phone, number in contacts
@@ -167,25 +174,6 @@ def _fills_gaps(row: Any, person: Any) -> bool:
         or (person["no_first_name"] and row["first_name"])
         or (person["no_birth_date"] and row["birth_date"])
     )
-
-
-def _lines(
-    matched: list[tuple[Any, uuid.UUID]], chunk: Chunk, catalogue: RegimeCatalogue
-) -> list[LineValues]:
-    """Contribution lines at the regime's rates for the month (one computation per salary)."""
-    regime = catalogue.regime(RegimeCode(chunk.regime))
-    shares: dict[int, tuple[int, int]] = {}
-    lines: list[LineValues] = []
-    for row, affiliate_id in matched:
-        cents = row["gross_salary_cents"]
-        share = shares.get(cents)
-        if share is None:
-            paid = contribution(regime, Decimal(cents).scaleb(-2), chunk.period)
-            share = shares[cents] = (int(paid.employee * 100), int(paid.employer * 100))
-        lines.append(
-            (affiliate_id, row["row_number"], row["days_worked"], cents, *share, row["grade"])
-        )
-    return lines
 
 
 async def put_next_in_force(session: AsyncSession, *, now: datetime) -> uuid.UUID | None:
