@@ -9,11 +9,12 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import StreamingResponse
 
 from marfiq_complaints.attachments import service
-from marfiq_complaints.attachments.upload import FILE_FIELD, FileUpload
+from marfiq_complaints.attachments.errors import FilePartMissing, NotMultipart
 from marfiq_complaints.complaints.access import Reader, Writer
 from marfiq_complaints.complaints.schemas import AttachmentRead
 from marfiq_complaints.dependencies import Files, Now, Settings
 from marfiq_shared.db import Database, Session
+from marfiq_shared.multipart import FILE_FIELD, FileUpload
 
 router = APIRouter(prefix="/v1/complaints", tags=["attachments"])
 
@@ -68,7 +69,7 @@ async def attach(
         await service.check_can_attach(
             session, viewer=viewer, complaint_id=complaint_id, limit=limit
         )
-    upload = FileUpload(request)
+    upload = FileUpload(request, not_multipart=NotMultipart, part_missing=FilePartMissing)
     attachment_id = uuid.uuid4()
     stored = await storage.put(
         service.storage_key(complaint_id, attachment_id),

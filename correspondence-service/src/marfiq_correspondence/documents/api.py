@@ -11,7 +11,7 @@ from marfiq_correspondence.correspondence.errors import NotACorrespondenceParty
 from marfiq_correspondence.dependencies import Db, Files, Now, Pki, Settings
 from marfiq_correspondence.documents import service
 from marfiq_correspondence.documents.schemas import CopyCheck, DocumentVerification, Revocation
-from marfiq_correspondence.files.upload import FileUpload
+from marfiq_correspondence.files.upload import file_upload
 from marfiq_shared.db import Session
 from marfiq_shared.storage import PDF, FileTooLarge, FileTypeRefused, sniff
 
@@ -55,7 +55,7 @@ async def check_copy(
         code=service.canonical_code(code),
         now=now,
     )
-    upload = FileUpload(request)
+    upload = file_upload(request)
     chunks: list[bytes] = []
     size = 0
     async for chunk in upload.chunks():

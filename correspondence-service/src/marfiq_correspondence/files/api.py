@@ -8,7 +8,7 @@ from marfiq_correspondence.correspondence.access import Writer
 from marfiq_correspondence.dependencies import Db, Files, Now, Settings
 from marfiq_correspondence.files import service
 from marfiq_correspondence.files.schemas import FileRead
-from marfiq_correspondence.files.upload import FILE_FIELD, FileUpload
+from marfiq_correspondence.files.upload import FILE_FIELD, file_upload
 
 router = APIRouter(prefix="/v1/files", tags=["files"])
 
@@ -46,7 +46,7 @@ async def upload_file(
     415 for anything but PDF, JPEG or PNG (executables whatever their name), 413 past the
     size limit; either way nothing is kept. Files never attached are deleted after a day.
     """
-    upload = FileUpload(request)
+    upload = file_upload(request)
     return await service.upload(
         database=database,
         storage=storage,
