@@ -44,6 +44,7 @@ from fault_harness import (
 from harness import ADMIN_EMAIL, KEY_SECRET, PARTS, Platform, free_port, mint_tokens, wait_ready
 
 from marfiq.distributed import migrate_all, platform_env, start_process
+from marfiq_shared.settings import MarfiqSettings
 
 SUBMITTED = "complaints.complaint.submitted"
 CITIZEN_EMAIL = "fault.citizen@example.ma"
@@ -462,6 +463,12 @@ async def test_restart_rabbitmq(faulty: Faulty) -> None:
 
 
 async def test_restart_postgres(faulty: Faulty) -> None:
+    # The processes run with the default settings: no pool pre-ping. Every connection in
+    # the pools dies with the server; the requests that meet one answer 503 (the client
+    # retries with its key) and the pools renew themselves, with no one stepping in.
+    assert not MarfiqSettings().database_pool_pre_ping
+    assert not any(name.endswith("DATABASE_POOL_PRE_PING") for name in os.environ)
+
     async def fault() -> None:
         await asyncio.to_thread(faulty.postgres.restart, 2.0)
 
