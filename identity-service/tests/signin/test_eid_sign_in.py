@@ -109,6 +109,23 @@ async def test_a_card_of_an_untrusted_country_is_refused_and_burns_the_nonce(
     assert retry.json()["type"].endswith("/eid-challenge-invalid")
 
 
+async def test_a_genuine_card_refused_for_its_account_also_burns_the_nonce(
+    identity: Identity, country: tuple[Csca, DocumentSigner]
+) -> None:
+    # The card is checked in the transaction that spends the nonce; a refusal of the
+    # account step (CIN proven elsewhere) must still commit the spent nonce.
+    holder = country[1].issue(mrz=td1_mrz(cin="BK000004"))
+    assert (await _answer(identity, holder))[0].status_code == 200
+    other = await identity.sign_in("+212661400002")
+
+    refused, body = await _answer(identity, holder, **bearer(other["access_token"]))
+    retry = await identity.client.post("/v1/auth/eid/verify", json=body)
+
+    assert refused.status_code == 409
+    assert refused.json()["type"].endswith("/cin-mismatch")
+    assert retry.json()["type"].endswith("/eid-challenge-invalid")
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [("sod", "!!!!"), ("dg1", "AAAA"), ("dg15", "A" * 5000), ("signature", "")],

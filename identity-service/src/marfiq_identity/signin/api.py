@@ -10,13 +10,12 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from marfiq_identity.dependencies import Db, Device, Keys, Settings
 from marfiq_identity.eid.schemas import EidChallengeRead, EidVerify, encode_base64
-from marfiq_identity.eid.service import verify_eid
 from marfiq_identity.eid.trust import TrustList
 from marfiq_identity.raw import raw_transaction
 from marfiq_identity.signin import eid
-from marfiq_identity.signin.service import tell_if_new_device
 from marfiq_identity.tokens.schemas import TokenResponse, no_store
-from marfiq_identity.tokens.service import session_is_active, start_session
+from marfiq_identity.tokens.service import session_is_active
+from marfiq_identity.transactions import in_raw_transaction
 from marfiq_shared.auth import TokenVerifier, bearer_token
 from marfiq_shared.i18n import current_language
 from marfiq_shared.problems import InvalidToken
@@ -75,32 +74,24 @@ async def verify(
     `high` with the proven CIN; the account is found, created, or tied to the caller's."""
     no_store(response)
     files = body.files()
-    now = datetime.now(UTC)
-    # The nonce is spent in its own commit first: a forged answer burns it as well.
-    async with raw_transaction(database) as transaction:
-        nonce = await eid.redeem_challenge(transaction, challenge_id=body.challenge_id, now=now)
-    identity = verify_eid(nonce=nonce, trust=trust, now=now, **files)
-    async with raw_transaction(database) as transaction:
-        signed_in = await eid.account_for_eid(
-            transaction,
-            identity=identity,
-            language=current_language.get(),
-            linking=linking,
-            now=now,
+    try:
+        opened = await in_raw_transaction(
+            database,
+            lambda transaction: eid.sign_in_with_card(
+                transaction,
+                challenge_id=body.challenge_id,
+                files=files,
+                trust=trust,
+                linking=linking,
+                language=current_language.get(),
+                device=device,
+                keyring=keyring,
+                settings=settings,
+                now=datetime.now(UTC),
+            ),
         )
-        notice_queued = await tell_if_new_device(
-            transaction, signed_in=signed_in, device=device, now=now
-        )
-        tokens = await start_session(
-            transaction,
-            account=signed_in.account,
-            acr="high",
-            amr=["sc", "hwk"],
-            keyring=keyring,
-            settings=settings,
-            now=now,
-            device=device,
-        )
-    if notice_queued:
+    except eid.CardRefused as refused:
+        raise refused.problem from None
+    if opened.notice_queued:
         request.app.state.delivery_worker.wake()  # the new-device notice, now
-    return tokens
+    return opened.tokens

@@ -14,12 +14,17 @@ from marfiq_identity.accounts.models import Account, AccountKind
 from marfiq_identity.accounts.service import create_account
 from marfiq_identity.eid.challenges import Challenge, new_challenge
 from marfiq_identity.eid.errors import EidChallengeInvalid
-from marfiq_identity.eid.service import EidIdentity
+from marfiq_identity.eid.service import EidIdentity, verify_eid
+from marfiq_identity.eid.trust import TrustList
+from marfiq_identity.keys.service import KeyRing
 from marfiq_identity.otp.errors import AccountDisabled
 from marfiq_identity.otp.repository import lock_key
 from marfiq_identity.raw import Executor, driver
+from marfiq_identity.settings import IdentitySettings
 from marfiq_identity.signin.errors import CinMismatch, EidNoCin
-from marfiq_identity.signin.service import SignedIn
+from marfiq_identity.signin.service import SessionOpened, SignedIn, tell_if_new_device
+from marfiq_identity.tokens.service import start_session
+from marfiq_identity.transactions import KeptRefusal
 from marfiq_shared.settings import Language
 
 
@@ -67,7 +72,7 @@ async def account_for_eid(
     now: datetime | None = None,
 ) -> SignedIn:
     """The account of the CIN the chip proved: found, linked to the signed-in account that
-    asked (`linking`), or created."""
+    asked (`linking`), or created. Every refusal comes before anything is written."""
     now = now or datetime.now(UTC)
     if identity.cin is None:
         raise EidNoCin()
@@ -83,9 +88,11 @@ async def account_for_eid(
         if account is not None:
             if account.cin is not None and account.cin != cin:
                 raise CinMismatch()
+            # Refused before anything is written: the caller commits the spent nonce.
+            _usable(account)
             account.cin = cin
             account.updated_at = now
-            return SignedIn(_usable(account), "high")
+            return SignedIn(account, "high")
     created = await create_account(
         session, kind=AccountKind.citizen, cin=cin, language=language, now=now
     )
@@ -96,3 +103,52 @@ def _usable(account: Account) -> Account:
     if account.disabled_at is not None:
         raise AccountDisabled()
     return account
+
+
+class CardRefused(KeptRefusal):
+    """A refused answer, raised once the spent nonce is committed (`problem` is the why)."""
+
+    def __init__(self, problem: Exception) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+async def sign_in_with_card(
+    session: Executor,
+    *,
+    challenge_id: uuid.UUID,
+    files: dict[str, bytes],
+    trust: TrustList,
+    linking: uuid.UUID | None,
+    language: Language,
+    device: str | None,
+    keyring: KeyRing,
+    settings: IdentitySettings,
+    now: datetime,
+) -> SessionOpened:
+    """Spend the nonce, check the card, and open a session at `high` for its holder.
+
+    All in one transaction: the challenge row stays locked until the end, so a second
+    answer waits and then finds it spent. A refused answer (forged, expired, another
+    account's CIN...) is raised as `CardRefused`, so the spent nonce is committed first.
+    """
+    nonce = await redeem_challenge(session, challenge_id=challenge_id, now=now)
+    try:
+        identity = verify_eid(nonce=nonce, trust=trust, now=now, **files)
+        signed_in = await account_for_eid(
+            session, identity=identity, language=language, linking=linking, now=now
+        )
+    except Exception as refusal:
+        raise CardRefused(refusal) from refusal
+    notice_queued = await tell_if_new_device(session, signed_in=signed_in, device=device, now=now)
+    tokens = await start_session(
+        session,
+        account=signed_in.account,
+        acr="high",
+        amr=["sc", "hwk"],
+        keyring=keyring,
+        settings=settings,
+        now=now,
+        device=device,
+    )
+    return SessionOpened(tokens, notice_queued)
