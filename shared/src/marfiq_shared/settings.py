@@ -56,9 +56,9 @@ class MarfiqSettings(BaseSettings):
     database_pool_size: int = Field(default=10, description="Connections per process.")
     database_pool_pre_ping: bool = Field(
         default=False,
-        description="Test each pooled connection before a transaction (one more round trip "
-        "each). Off: a connection broken by a database restart fails the request using it "
-        "(503), and the pool is renewed at once.",
+        description="Test each pooled connection before a transaction (with asyncpg three "
+        "more round trips each: BEGIN, ping, ROLLBACK). Off: a connection broken by a "
+        "database restart fails the one request using it (503) and the pool is renewed.",
     )
     amqp_url: str | None = Field(
         default=None,
