@@ -153,7 +153,5 @@ def test_open_storage_reads_folder_urls(tmp_path: Path) -> None:
     assert isinstance(by_path, LocalStorage)
     assert isinstance(by_url, LocalStorage)
     assert by_path.root == by_url.root == tmp_path.resolve()
-    with pytest.raises(NotImplementedError):
-        open_storage("s3://bucket/prefix")
     with pytest.raises(ValueError):
         open_storage("ftp://host/x")

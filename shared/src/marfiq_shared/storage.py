@@ -7,7 +7,8 @@ the SHA-256 and size it measured. A refused or interrupted upload leaves nothing
 bytes go to a scratch file that becomes the object only once complete.
 
 Configured by URL (`open_storage`): a folder path or `file:` URL selects `LocalStorage`;
-`s3://bucket/prefix` is reserved for an S3-compatible implementation of the same protocol.
+`s3://bucket/prefix?endpoint=…&region=…` an S3-compatible store (`storage_s3.S3Storage`,
+credentials from the usual AWS variables, never from the URL).
 """
 
 from __future__ import annotations
@@ -155,6 +156,10 @@ class Storage(Protocol):
 
     async def exists(self, key: str) -> bool: ...
 
+    async def close(self) -> None:
+        """Release connections (at shutdown)."""
+        ...
+
 
 class _Measured:
     """Counts, hashes and sniffs a stream as it passes."""
@@ -273,6 +278,9 @@ class LocalStorage:
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self.path(key).is_file)
 
+    async def close(self) -> None:
+        """Nothing to release: files are opened per call."""
+
 
 def _publish(scratch: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -287,11 +295,9 @@ def _publish(scratch: Path, target: Path) -> None:
 
 
 def open_storage(url: str) -> Storage:
-    """The storage a URL names: a folder path or `file:` URL (local folder).
-
-    `s3://bucket/prefix` is the S3-compatible back-end's scheme; it is not built yet and
-    says so rather than falling back to the local disk.
-    """
+    """The storage a URL names: a folder path or `file:` URL (local folder), or
+    `s3://bucket/prefix` with its options (see `marfiq_shared.storage_s3`). Nothing is
+    connected here: an S3 client opens on first use."""
     parsed = urlsplit(url)
     if parsed.scheme in ("", "file"):
         path = unquote(parsed.path) if parsed.scheme else url
@@ -299,7 +305,9 @@ def open_storage(url: str) -> Storage:
             raise ValueError(f"{url}: file URLs name a local folder")
         return LocalStorage(path)
     if parsed.scheme == "s3":
-        raise NotImplementedError("S3-compatible storage is not available yet; use a folder")
+        from marfiq_shared.storage_s3 import S3Location, S3Storage  # botocore only when used
+
+        return S3Storage(S3Location.from_url(url))
     raise ValueError(f"{url}: unknown storage scheme {parsed.scheme!r}")
 
 
