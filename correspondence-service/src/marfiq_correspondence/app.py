@@ -68,6 +68,7 @@ def create_app(
             await app.state.webhooks.stop()
         with contextlib.suppress(Exception):
             await app.state.warmup
+        await storage.close()
 
     async def _janitor(app: FastAPI) -> None:
         while True:
