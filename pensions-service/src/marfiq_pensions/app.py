@@ -102,8 +102,9 @@ def create_app(
         outbox=outbox,
         inbox=inbox,
         routers=[
-            affiliates_api.router,
+            # The hot route (simulations) first: a request tries the routers in this order.
             careers_api.router,
+            affiliates_api.router,
             bank_accounts_api.router,
             payments_api.router,
             retirements_api.router,
