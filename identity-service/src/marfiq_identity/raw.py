@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeAlias
 
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from marfiq_shared.db import Database
@@ -55,7 +56,9 @@ class RawTransaction:
             await self._session.close()
 
 
-Executor = AsyncSession | RawTransaction
+# What repositories of the hot path take; an asyncpg connection (`raw_connection`) too,
+# for a single statement.
+Executor: TypeAlias = AsyncSession | RawTransaction | asyncpg.Connection
 
 
 @asynccontextmanager
@@ -67,7 +70,7 @@ async def raw_transaction(database: Database) -> AsyncIterator[RawTransaction]:
     that would each commit on their own.
     """
     async with database.engine.connect() as connection:
-        raw = (await connection.get_raw_connection()).driver_connection
+        raw: Any = (await connection.get_raw_connection()).driver_connection
         transaction = RawTransaction(database, connection, raw)
         async with raw.transaction():
             try:
@@ -77,12 +80,22 @@ async def raw_transaction(database: Database) -> AsyncIterator[RawTransaction]:
                 await transaction._close()
 
 
+@asynccontextmanager
+async def raw_connection(database: Database) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled asyncpg connection outside any transaction, for work that is one statement
+    (atomic on its own): no BEGIN and COMMIT round trips around it."""
+    async with database.engine.connect() as connection:
+        yield (await connection.get_raw_connection()).driver_connection
+
+
 async def driver(session: Executor) -> Any:
     """The asyncpg connection in the caller's current transaction."""
     if isinstance(session, RawTransaction):
         return session.driver
+    if not isinstance(session, AsyncSession):
+        return session  # a `raw_connection`
     connection = await session.connection()
-    raw = (await connection.get_raw_connection()).driver_connection
+    raw: Any = (await connection.get_raw_connection()).driver_connection
     if not raw.is_in_transaction():
         # SQLAlchemy's adapter sends BEGIN with the first statement it executes; have it
         # do so now, or what is sent straight to the driver would run outside the
@@ -95,4 +108,6 @@ def orm_session(session: Executor) -> AsyncSession:
     """An ORM session in the caller's transaction, for the rules off the hot path."""
     if isinstance(session, RawTransaction):
         return session.session()
+    if not isinstance(session, AsyncSession):
+        raise TypeError("a rule that needs the ORM was given a bare connection")
     return session

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from marfiq_identity.dependencies import Db, Device, Keys, Settings
 from marfiq_identity.eid.schemas import EidChallengeRead, EidVerify, encode_base64
 from marfiq_identity.eid.trust import TrustList
-from marfiq_identity.raw import raw_transaction
+from marfiq_identity.raw import raw_connection
 from marfiq_identity.signin import eid
 from marfiq_identity.tokens.schemas import TokenResponse, no_store
 from marfiq_identity.tokens.service import session_is_active
@@ -53,8 +53,8 @@ Linking = Annotated[uuid.UUID | None, Depends(_linking)]
 @router.post("/challenge", status_code=status.HTTP_201_CREATED, response_model=EidChallengeRead)
 async def open_challenge(database: Db, settings: Settings) -> EidChallengeRead:
     """A fresh nonce (8 random bytes) for the chip's Active Authentication; single use."""
-    async with raw_transaction(database) as transaction:
-        challenge = await eid.open_challenge(transaction, ttl_s=settings.eid_challenge_ttl_s)
+    async with raw_connection(database) as connection:  # one INSERT: no transaction around it
+        challenge = await eid.open_challenge(connection, ttl_s=settings.eid_challenge_ttl_s)
     return EidChallengeRead(challenge_id=challenge.id, nonce=encode_base64(challenge.nonce))
 
 
