@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, Table
 from sqlalchemy.engine import make_url
@@ -56,6 +58,7 @@ class Database:
         application_name: str | None = None,
     ) -> None:
         self.schema = schema
+        self.source = source
         self.engine: AsyncEngine = create_async_engine(
             async_url(url),
             pool_size=pool_size,
@@ -70,8 +73,63 @@ class Database:
         info: dict[str, Any] = {"marfiq_source": source, "marfiq_outbox": outbox}
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
 
+    @asynccontextmanager
+    async def driver_transaction(self) -> AsyncIterator[DriverTransaction]:
+        """A transaction on a pooled connection driven through asyncpg itself, committed
+        when the block ends normally and rolled back otherwise.
+
+        For a hot path of a few hand-written statements: an ORM session and SQLAlchemy's
+        statement layer cost about 350 µs of CPU per transaction more than the statements
+        themselves (measured: 560 against 220 µs for one statement). A connection found
+        broken (the database restarted) renews the pool as SQLAlchemy's own disconnect
+        handling does, and the request answers 503 (`ConnectionLost`).
+        """
+        async with self.engine.connect() as connection:
+            pooled = await connection.get_raw_connection()
+            transaction = DriverTransaction(pooled.driver_connection, self.source)
+            try:
+                async with transaction.connection.transaction():
+                    yield transaction
+            except Exception as error:
+                if not _connection_lost(error):
+                    raise
+                # Every connection opened before this moment is presumed dead, as
+                # SQLAlchemy presumes after a disconnect error on its own path.
+                self.engine.sync_engine.pool._invalidate(pooled, error)
+                raise ConnectionLost(str(error)) from error
+        if transaction.wrote_events:
+            # Imported here: the events package imports this module.
+            from marfiq_shared.events.outbox import wake_relays
+
+            wake_relays(self.source)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class DriverTransaction:
+    """The asyncpg connection of an open `driver_transaction`, and the event source of
+    the service it belongs to."""
+
+    __slots__ = ("connection", "source", "wrote_events")
+
+    def __init__(self, connection: asyncpg.Connection, source: str) -> None:
+        self.connection = connection
+        self.source = source
+        # Set by whoever inserts outbox rows: the relay is woken after the commit.
+        self.wrote_events = False
+
+
+class ConnectionLost(ConnectionError):
+    """The database connection broke under a driver transaction (answered 503)."""
+
+
+def _connection_lost(error: BaseException) -> bool:
+    # asyncpg's errors when the server shut down, restarted or the socket is gone; a
+    # closed connection refuses work with an InterfaceError that says so.
+    return isinstance(
+        error, OSError | asyncpg.PostgresConnectionError | asyncpg.OperatorInterventionError
+    ) or (isinstance(error, asyncpg.InterfaceError) and "closed" in str(error))
 
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -83,3 +141,13 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 Session = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+
+async def _request_driver(request: Request) -> AsyncIterator[DriverTransaction]:
+    # The same boundary as `Session`, on the driver: committed before the response.
+    database: Database = request.app.state.db
+    async with database.driver_transaction() as transaction:
+        yield transaction
+
+
+Driver = Annotated[DriverTransaction, Depends(_request_driver, scope="function")]

@@ -19,6 +19,7 @@ from sqlalchemy import Column, DateTime, Integer, LargeBinary, MetaData, String,
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marfiq_shared.db import DriverTransaction
 from marfiq_shared.problems import Problem
 
 IdempotencyKey = Annotated[
@@ -62,7 +63,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 async def run_once(
-    session: AsyncSession,
+    session: AsyncSession | DriverTransaction,
     table: Table,
     *,
     owner: str,
@@ -71,35 +72,95 @@ async def run_once(
     create: Callable[[], Awaitable[M]],
     model: type[M],
 ) -> tuple[M, bool]:
-    """Run `create` once per (owner, key); return its result and whether it is a replay."""
+    """Run `create` once per (owner, key); return its result and whether it is a replay.
+
+    `session` is the request's transaction: an ORM session, or a driver transaction."""
     if key is None:
         return await create(), False
-    inserted = await session.execute(
-        insert(table)
-        .values(
-            owner=owner,
-            key=key,
-            fingerprint=request_fingerprint,
-            created_at=datetime.now(UTC),
-        )
-        .on_conflict_do_nothing()
-        .returning(table.c.key)
+    store = (
+        _DriverStore(session, table)
+        if isinstance(session, DriverTransaction)
+        else _SessionStore(session, table)
     )
-    if inserted.first() is None:
-        row = (
-            await session.execute(
-                select(table.c.fingerprint, table.c.body).where(
-                    table.c.owner == owner, table.c.key == key
-                )
-            )
-        ).one()
-        if row.fingerprint != request_fingerprint:
+    if not await store.claim(owner, key, request_fingerprint):
+        remembered, body = await store.recall(owner, key)
+        if remembered != request_fingerprint:
             raise IdempotencyKeyReused()
-        return model.model_validate(row.body), True
+        return model.model_validate(body), True
     result = await create()
-    await session.execute(
-        table.update()
-        .where(table.c.owner == owner, table.c.key == key)
-        .values(status=201, body=result.model_dump(mode="json"))
-    )
+    await store.remember(owner, key, result.model_dump(mode="json"))
     return result, False
+
+
+class _SessionStore:
+    """The three statements of `run_once` in an ORM session."""
+
+    def __init__(self, session: AsyncSession, table: Table) -> None:
+        self._session = session
+        self._table = table
+
+    async def claim(self, owner: str, key: str, request_fingerprint: bytes) -> bool:
+        table = self._table
+        inserted = await self._session.execute(
+            insert(table)
+            .values(
+                owner=owner, key=key, fingerprint=request_fingerprint, created_at=datetime.now(UTC)
+            )
+            .on_conflict_do_nothing()
+            .returning(table.c.key)
+        )
+        return inserted.first() is not None
+
+    async def recall(self, owner: str, key: str) -> tuple[bytes, Any]:
+        table = self._table
+        statement = select(table.c.fingerprint, table.c.body).where(
+            table.c.owner == owner, table.c.key == key
+        )
+        row = (await self._session.execute(statement)).one()
+        return row.fingerprint, row.body
+
+    async def remember(self, owner: str, key: str, body: Any) -> None:
+        table = self._table
+        await self._session.execute(
+            table.update()
+            .where(table.c.owner == owner, table.c.key == key)
+            .values(status=201, body=body)
+        )
+
+
+# The table name comes from the service's own metadata, never from a request.
+class _DriverStore:
+    """The three statements of `run_once` on a driver transaction (asyncpg)."""
+
+    def __init__(self, transaction: DriverTransaction, table: Table) -> None:
+        self._connection = transaction.connection
+        self._table = table.fullname
+
+    async def claim(self, owner: str, key: str, request_fingerprint: bytes) -> bool:
+        inserted = await self._connection.fetchval(
+            f"INSERT INTO {self._table} (owner, key, fingerprint, created_at) "  # noqa: S608
+            "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true",
+            owner,
+            key,
+            request_fingerprint,
+            datetime.now(UTC),
+        )
+        return bool(inserted)
+
+    async def recall(self, owner: str, key: str) -> tuple[bytes, Any]:
+        row = await self._connection.fetchrow(
+            f"SELECT fingerprint, body::text AS body FROM {self._table} "  # noqa: S608
+            "WHERE owner = $1 AND key = $2",
+            owner,
+            key,
+        )
+        return bytes(row["fingerprint"]), orjson.loads(row["body"])
+
+    async def remember(self, owner: str, key: str, body: Any) -> None:
+        await self._connection.execute(
+            f"UPDATE {self._table} SET status = 201, body = $3::text::jsonb "  # noqa: S608
+            "WHERE owner = $1 AND key = $2",
+            owner,
+            key,
+            orjson.dumps(body).decode(),
+        )

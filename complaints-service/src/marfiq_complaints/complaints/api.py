@@ -30,7 +30,7 @@ from marfiq_complaints.db import idempotency
 from marfiq_complaints.dependencies import Now, Rules
 from marfiq_complaints.lifecycle import Action, ActorRole, Kind, Payload, State
 from marfiq_shared.auth import Citizen
-from marfiq_shared.db import Session
+from marfiq_shared.db import Driver, Session
 from marfiq_shared.idempotency import IdempotencyKey, fingerprint, run_once
 from marfiq_shared.pagination import Cursor, Limit
 from marfiq_shared.problems import BadRequest
@@ -66,7 +66,7 @@ def _expected_version(if_match: str | None) -> int | None:
 async def file_complaint(
     body: ComplaintCreate,
     citizen: Citizen,
-    session: Session,
+    transaction: Driver,
     request: Request,
     response: Response,
     policy: Rules,
@@ -86,12 +86,14 @@ async def file_complaint(
         else b""
     )
     created, replayed = await run_once(
-        session,
+        transaction,
         idempotency,
         owner=citizen.sub,
         key=idempotency_key,
         request_fingerprint=promise,
-        create=lambda: service.submit(session, viewer=viewer, data=body, policy=policy, now=now),
+        create=lambda: service.submit(
+            transaction, viewer=viewer, data=body, policy=policy, now=now
+        ),
         model=ComplaintCreated,
     )
     response.headers["Location"] = f"{request.url.path}/{created.id}"

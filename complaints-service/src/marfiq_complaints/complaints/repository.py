@@ -10,11 +10,13 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_complaints.complaints.access import Viewer
 from marfiq_complaints.complaints.models import Complaint, Redirection, TimelineRecord
 from marfiq_complaints.db import AnyRow, administrations
+from marfiq_shared.db import DriverTransaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +133,13 @@ async def administration_names(
     return (await session.execute(statement, {"id": administration_id})).mappings().first()
 
 
-async def file(session: AsyncSession, values: dict[str, Any]) -> tuple[Any, bool]:
+# Sent straight to asyncpg (see marfiq_shared.db.Database.driver_transaction): the same
+# statement with $n placeholders, and the names of its parameters in their order.
+_FILE_COMPILED = _FILE.compile(dialect=asyncpg_dialect())
+_FILE_SQL, _FILE_PARAMETERS = _FILE_COMPILED.string, tuple(_FILE_COMPILED.positiontup or ())
+
+
+async def file(transaction: DriverTransaction, values: dict[str, Any]) -> tuple[Any, bool]:
     """File a complaint with its first timeline entry and its event (`values["event_*"]`:
     the columns of its outbox row) and count it in the statistics.
 
@@ -139,9 +147,12 @@ async def file(session: AsyncSession, values: dict[str, Any]) -> tuple[Any, bool
     written) and whether the complaint was written (False: the tracking number is taken,
     retry with another).
     """
-    row = (await session.execute(_FILE, values)).mappings().first()
+    row = await transaction.connection.fetchrow(
+        _FILE_SQL, *(values[name] for name in _FILE_PARAMETERS)
+    )
     if row is None:
         return None, False
+    transaction.wrote_events = True
     return row, bool(row["filed"])
 
 

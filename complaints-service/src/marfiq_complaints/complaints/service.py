@@ -38,6 +38,7 @@ from marfiq_complaints.lifecycle import (
     start,
 )
 from marfiq_complaints.stats import service as stats
+from marfiq_shared.db import DriverTransaction
 from marfiq_shared.events.outbox import outbox_row
 from marfiq_shared.pagination import InvalidCursor, decode_cursor, encode_cursor
 
@@ -80,7 +81,7 @@ def timeline_values(complaint_id: uuid.UUID, entry: TimelineEntry) -> dict[str, 
 
 
 async def submit(
-    session: AsyncSession,
+    transaction: DriverTransaction,
     *,
     viewer: Viewer,
     data: ComplaintCreate,
@@ -136,9 +137,9 @@ async def submit(
             now=now,
             extra={"subject": data.subject},
         )
-        row = outbox_row(session, event, subject=str(complaint.id))
+        row = outbox_row(event, source=transaction.source, subject=str(complaint.id))
         values |= {f"event_{column}": value for column, value in row.items()}
-        names, filed = await repository.file(session, values)
+        names, filed = await repository.file(transaction, values)
         if names is None:
             raise AdministrationUnknown(
                 "administration_id", "not an administration that receives complaints"

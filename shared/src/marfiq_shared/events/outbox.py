@@ -81,11 +81,11 @@ async def add_event(
     return envelope
 
 
-def outbox_row(session: AsyncSession, data: EventData, *, subject: str | None) -> dict[str, Any]:
+def outbox_row(data: EventData, *, source: str, subject: str | None) -> dict[str, Any]:
     """The outbox row of an event, for a hot path that inserts it in a statement of its own
-    (a CTE next to the change, one round trip): the caller must write it in this
-    transaction. Like `add_event`'s, it is published after the commit."""
-    return _pending(session, data, subject, None, None)[1]
+    (a CTE next to the change, one round trip) on a driver transaction, which then sets
+    `wrote_events` so that the relay is woken after the commit."""
+    return _row(_envelope(source, data, subject, None, None), subject)
 
 
 def _pending(
@@ -98,7 +98,20 @@ def _pending(
     source = session.info.get(SOURCE_KEY)
     if not source or session.info.get(OUTBOX_KEY) is None:
         raise RuntimeError("this session has no outbox: build Database(..., outbox=...)")
-    envelope = CloudEvent(
+    envelope = _envelope(source, data, subject, correlation_id, traceparent)
+    _install_commit_hook()
+    session.info[_DIRTY_KEY] = True
+    return envelope, _row(envelope, subject)
+
+
+def _envelope(
+    source: str,
+    data: EventData,
+    subject: str | None,
+    correlation_id: str | None,
+    traceparent: str | None,
+) -> CloudEvent:
+    return CloudEvent(
         source=source,
         type=data.type,
         subject=subject,
@@ -106,16 +119,16 @@ def _pending(
         correlationid=correlation_id or current_correlation_id.get(),
         traceparent=traceparent or current_traceparent.get(),
     )
-    _install_commit_hook()
-    session.info[_DIRTY_KEY] = True
-    row = {
+
+
+def _row(envelope: CloudEvent, subject: str | None) -> dict[str, Any]:
+    return {
         "id": UUID(envelope.id),
         "type": envelope.type,
         "subject": subject,
         "payload": envelope.to_json(),
         "created_at": envelope.time,
     }
-    return envelope, row
 
 
 # --- waking the relay -------------------------------------------------------------------
@@ -133,13 +146,18 @@ def on_outbox_commit(source: str, callback: Callable[[], None]) -> Callable[[], 
     return lambda: _wakers[source].discard(callback)
 
 
+def wake_relays(source: str) -> None:
+    """Tell this process's relays of `source` that committed rows wait (after a commit)."""
+    for callback in tuple(_wakers.get(source, ())):
+        try:
+            callback()
+        except Exception:  # a wake-up must never fail a commit that already happened
+            log.exception("outbox wake-up failed")
+
+
 def _after_commit(session: Session) -> None:
     if session.info.pop(_DIRTY_KEY, False):
-        for callback in tuple(_wakers.get(session.info.get(SOURCE_KEY, ""), ())):
-            try:
-                callback()
-            except Exception:  # a wake-up must never fail a commit that already happened
-                log.exception("outbox wake-up failed")
+        wake_relays(session.info.get(SOURCE_KEY, ""))
 
 
 def _after_rollback(session: Session, previous: SessionTransaction) -> None:

@@ -1,0 +1,142 @@
+"""Database plumbing: driver transactions commit or roll back as one, wake the relay after
+a commit that wrote events, and both paths recover from lost connections without pre-ping."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import exc, text
+from sqlalchemy.engine import make_url
+
+from marfiq_shared.db import ConnectionLost, Database
+from marfiq_shared.events.outbox import on_outbox_commit
+from marfiq_shared.testing import (
+    TcpProxy,
+    create_database,
+    drop_database,
+    postgres_admin_url,
+    require_url,
+)
+
+
+@pytest.fixture
+async def database_url() -> AsyncIterator[str]:
+    admin = postgres_admin_url()
+    require_url(admin, "Postgres")
+    url = await create_database(admin, prefix="marfiq_db_test")
+    setup = Database(url, schema="public", source="setup")
+    async with setup.engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE notes (id int PRIMARY KEY)"))
+    await setup.dispose()
+    yield url
+    await drop_database(admin, url)
+
+
+@pytest.fixture
+async def proxied(database_url: str) -> AsyncIterator[tuple[Database, TcpProxy]]:
+    target = make_url(database_url)
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
+    await proxy.start()
+    database = Database(
+        target.set(port=proxy.port).render_as_string(hide_password=False),
+        schema="public",
+        source="db-test",
+        pool_size=2,
+    )
+    yield database, proxy
+    await database.dispose()
+    await proxy.stop()
+
+
+async def notes(database: Database) -> list[int]:
+    async with database.engine.connect() as connection:
+        return list((await connection.scalars(text("SELECT id FROM notes ORDER BY id"))).all())
+
+
+async def write_then_fail(database: Database, statement: str) -> None:
+    """A transaction that writes (events too) and then fails a rule."""
+    async with database.driver_transaction() as transaction:
+        await transaction.connection.execute(statement)
+        transaction.wrote_events = True
+        raise RuntimeError("the rule refused")
+
+
+async def test_a_driver_transaction_commits_at_the_end_or_not_at_all(database_url: str) -> None:
+    database = Database(database_url, schema="public", source="db-test")
+    try:
+        async with database.driver_transaction() as transaction:
+            await transaction.connection.execute("INSERT INTO notes VALUES (1)")
+        with pytest.raises(RuntimeError):
+            await write_then_fail(database, "INSERT INTO notes VALUES (2)")
+        assert await notes(database) == [1]
+    finally:
+        await database.dispose()
+
+
+async def test_the_relay_is_woken_after_a_commit_that_wrote_events_only(
+    database_url: str,
+) -> None:
+    database = Database(database_url, schema="public", source="db-test-wake")
+    woken: list[str] = []
+    undo = on_outbox_commit("db-test-wake", lambda: woken.append("woken"))
+    try:
+        async with database.driver_transaction():
+            pass
+        assert woken == []
+        with pytest.raises(RuntimeError):
+            await write_then_fail(database, "SELECT 1")
+        assert woken == []
+        async with database.driver_transaction() as transaction:
+            transaction.wrote_events = True
+        assert woken == ["woken"]
+    finally:
+        undo()
+        await database.dispose()
+
+
+async def fill_pool(database: Database) -> None:
+    """Both pooled connections opened and idle, as after a busy moment."""
+
+    async def hold() -> None:
+        async with database.driver_transaction() as transaction:
+            await transaction.connection.execute("SELECT pg_sleep(0.05)")
+
+    await asyncio.gather(hold(), hold())
+
+
+async def test_a_lost_connection_fails_one_driver_transaction_then_the_pool_is_fresh(
+    proxied: tuple[Database, TcpProxy],
+) -> None:
+    database, proxy = proxied
+    await fill_pool(database)
+    await proxy.cut()  # as a database restart does: every pooled connection dies
+    await proxy.restore()
+
+    with pytest.raises(ConnectionLost):
+        async with database.driver_transaction() as transaction:
+            await transaction.connection.execute("INSERT INTO notes VALUES (1)")
+    # The other pooled connection died too, but is not handed out again: no second failure.
+    for note in (2, 3):
+        async with database.driver_transaction() as transaction:
+            await transaction.connection.execute(f"INSERT INTO notes VALUES ({note})")
+    assert await notes(database) == [2, 3]
+
+
+async def test_a_lost_connection_fails_one_session_then_the_pool_is_fresh(
+    proxied: tuple[Database, TcpProxy],
+) -> None:
+    database, proxy = proxied
+    await fill_pool(database)
+    await proxy.cut()
+    await proxy.restore()
+
+    with pytest.raises(exc.DBAPIError) as lost:
+        async with database.sessionmaker() as session, session.begin():
+            await session.execute(text("INSERT INTO notes VALUES (1)"))
+    assert lost.value.connection_invalidated
+    for note in (2, 3):
+        async with database.sessionmaker() as session, session.begin():
+            await session.execute(text(f"INSERT INTO notes VALUES ({note})"))
+    assert await notes(database) == [2, 3]
