@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
+from marfiq_shared.db import ConnectionLost
 from marfiq_shared.middleware import RequestContextMiddleware
 from marfiq_shared.problems import Conflict, install_problem_handlers
 
@@ -30,6 +32,18 @@ def build_app() -> FastAPI:
     @app.get("/boom")
     async def boom() -> None:
         raise RuntimeError("secret database password in here")
+
+    @app.get("/lost")
+    async def lost() -> None:
+        # What a driver transaction raises when the database restarted under it.
+        try:
+            raise asyncpg.exceptions.ConnectionDoesNotExistError("closed mid-operation")
+        except asyncpg.PostgresError as error:
+            raise ConnectionLost(str(error)) from error
+
+    @app.get("/not-the-database")
+    async def not_the_database() -> None:
+        raise ConnectionResetError("an HTTP call of ours, not the database")
 
     app.add_middleware(RequestContextMiddleware, service="test", max_body_bytes=2048)
     return app
@@ -104,6 +118,13 @@ async def test_unexpected_error_is_500_problem_without_leak(client: httpx.AsyncC
     body = assert_problem(response, 500, "internal-error")
     assert "password" not in response.text
     assert "detail" not in body
+
+
+async def test_a_lost_database_connection_is_503_to_retry(client: httpx.AsyncClient) -> None:
+    response = await client.get("/lost")
+    assert_problem(response, 503, "service-unavailable")
+    assert response.headers["retry-after"] == "1"
+    assert_problem(await client.get("/not-the-database"), 500, "internal-error")
 
 
 async def test_titles_follow_accept_language(client: httpx.AsyncClient) -> None:
