@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_identity.accounts.errors import InvalidContact
 from marfiq_identity.accounts.models import Account
-from marfiq_identity.accounts.service import normalize_email, normalize_phone
+from marfiq_identity.accounts.service import normalize_email, phone_number
 from marfiq_identity.keys.service import KeyRing
 from marfiq_identity.notifications.messages import Channel, CodePurpose, Message, code_message
 from marfiq_identity.otp import repository
@@ -62,8 +62,8 @@ def normalize_destination(channel: Channel, destination: str) -> str:
         return normalize_email(destination)
     if "@" in destination:
         raise InvalidContact("not a phone number")
-    phone = normalize_phone(destination)
-    if phonenumbers.number_type(phonenumbers.parse(phone)) not in _SMS_TYPES:
+    phone, kind = phone_number(destination)
+    if kind not in _SMS_TYPES:
         raise InvalidContact("this number cannot receive text messages")
     return phone
 
