@@ -147,14 +147,14 @@ async def register(
         "files": receipt_files,
         "forwarded_from": forwarded_from.registration_number if forwarded_from else None,
     }
-    receipt_code = await registry.register_receipt(
-        session,
+    receipt_row = registry.receipt_entry(
         correspondence_id=values["id"],
         recipient=recipient,
         reference=number.text,
         content=content,
         now=now,
     )
+    receipt_code = receipt_row["code"]
     values |= {
         "registration_number": number.text,
         "register_year": number.year,
@@ -166,7 +166,6 @@ async def register(
         "updated_at": now,
         "version": 1,
     }
-    await repository.add(session, values)
     receipt = {
         "id": uuid.uuid4(),
         "correspondence_id": values["id"],
@@ -176,13 +175,15 @@ async def register(
         "added_by_role": "system",
         "added_at": now,
     }
-    await repository.add_documents(session, [*documents, receipt])
     details: dict[str, Any] = {"registration_number": number.text}
     if forwarded_from is not None:
         details["forwarded_from"] = forwarded_from.registration_number
-    await repository.add_timeline(
+    await repository.add_registration(
         session,
-        {
+        receipt=receipt_row,
+        correspondence=values,
+        documents=[*documents, receipt],
+        timeline={
             "correspondence_id": values["id"],
             "at": now,
             "action": Action.REGISTER.value,

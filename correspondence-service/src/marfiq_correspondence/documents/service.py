@@ -67,33 +67,28 @@ def _render_and_sign(spec: DocumentSpec, identity: SigningIdentity, reason: str)
     return issue_pdf(spec, identity, reason=reason)
 
 
-async def register_receipt(
-    session: AsyncSession,
+def receipt_entry(
     *,
     correspondence_id: uuid.UUID,
     recipient: Mapping[str, Any],
     reference: str,
     content: dict[str, Any],
     now: datetime,
-) -> str:
-    """Enter a registration's receipt in the registry; it is drawn and signed when first
-    asked for (`ensure_receipt`). Returns its verification code."""
-    code = new_code()
-    await repository.add(
-        session,
-        {
-            "code": code,
-            "kind": "receipt",
-            "issuer_administration_id": recipient["id"],
-            "issuer_name_fr": recipient["name_fr"],
-            "issuer_name_ar": recipient["name_ar"],
-            "issued_at": now,
-            "reference": reference,
-            "correspondence_id": correspondence_id,
-            "content": content,
-        },
-    )
-    return code
+) -> dict[str, Any]:
+    """The registry row of a registration's receipt, with a fresh verification code; the
+    caller inserts it with the registration. Its PDF is drawn and signed when first asked
+    for (`ensure_receipt`)."""
+    return {
+        "code": new_code(),
+        "kind": "receipt",
+        "issuer_administration_id": recipient["id"],
+        "issuer_name_fr": recipient["name_fr"],
+        "issuer_name_ar": recipient["name_ar"],
+        "issued_at": now,
+        "reference": reference,
+        "correspondence_id": correspondence_id,
+        "content": content,
+    }
 
 
 async def ensure_receipt(
