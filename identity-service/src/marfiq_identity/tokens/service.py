@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import jwt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_identity.accounts import repository as accounts
 from marfiq_identity.accounts.models import Account
-from marfiq_identity.keys.crypto import ALGORITHM
+from marfiq_identity.keys.crypto import sign_jws
 from marfiq_identity.keys.service import KeyRing
 from marfiq_identity.raw import Executor
 from marfiq_identity.settings import MAX_ACCESS_TOKEN_TTL_S, IdentitySettings
@@ -81,12 +80,7 @@ def mint_access_token(
     if cin is not None:
         claims["cin"] = cin
     key = keyring.signing_key(now)
-    token = jwt.encode(
-        claims,
-        key.private_key,
-        algorithm=ALGORITHM,
-        headers={"typ": ACCESS_TOKEN_TYP, "kid": key.kid},
-    )
+    token = sign_jws(claims, key=key.private_key, kid=key.kid, typ=ACCESS_TOKEN_TYP)
     return MintedToken(
         token=token,
         jti=jti,
