@@ -58,7 +58,7 @@ async def notes(database: Database) -> list[int]:
 async def write_then_fail(database: Database, statement: str) -> None:
     """A transaction that writes (events too) and then fails a rule."""
     async with database.driver_transaction() as transaction:
-        await transaction.connection.execute(statement)
+        await (await transaction.begin()).execute(statement)
         transaction.wrote_events = True
         raise RuntimeError("the rule refused")
 
@@ -67,9 +67,25 @@ async def test_a_driver_transaction_commits_at_the_end_or_not_at_all(database_ur
     database = Database(database_url, schema="public", source="db-test")
     try:
         async with database.driver_transaction() as transaction:
-            await transaction.connection.execute("INSERT INTO notes VALUES (1)")
+            connection = await transaction.begin()
+            await connection.execute("INSERT INTO notes VALUES (1)")
+            await transaction.only("INSERT INTO notes VALUES (2)")  # joins the transaction
         with pytest.raises(RuntimeError):
-            await write_then_fail(database, "INSERT INTO notes VALUES (2)")
+            await write_then_fail(database, "INSERT INTO notes VALUES (3)")
+        assert await notes(database) == [1, 2]
+    finally:
+        await database.dispose()
+
+
+async def test_a_statement_alone_commits_by_itself_and_nothing_may_follow_it(
+    database_url: str,
+) -> None:
+    database = Database(database_url, schema="public", source="db-test")
+    try:
+        async with database.driver_transaction() as transaction:
+            await transaction.only("INSERT INTO notes VALUES (1)")
+            with pytest.raises(RuntimeError, match="begin"):
+                await transaction.begin()
         assert await notes(database) == [1]
     finally:
         await database.dispose()
@@ -101,7 +117,7 @@ async def fill_pool(database: Database) -> None:
 
     async def hold() -> None:
         async with database.driver_transaction() as transaction:
-            await transaction.connection.execute("SELECT pg_sleep(0.05)")
+            await (await transaction.begin()).execute("SELECT pg_sleep(0.05)")
 
     await asyncio.gather(hold(), hold())
 
@@ -116,11 +132,11 @@ async def test_a_lost_connection_fails_one_driver_transaction_then_the_pool_is_f
 
     with pytest.raises(ConnectionLost):
         async with database.driver_transaction() as transaction:
-            await transaction.connection.execute("INSERT INTO notes VALUES (1)")
+            await transaction.only("INSERT INTO notes VALUES (1)")
     # The other pooled connection died too, but is not handed out again: no second failure.
     for note in (2, 3):
         async with database.driver_transaction() as transaction:
-            await transaction.connection.execute(f"INSERT INTO notes VALUES ({note})")
+            await (await transaction.begin()).execute(f"INSERT INTO notes VALUES ({note})")
     assert await notes(database) == [2, 3]
 
 

@@ -75,8 +75,8 @@ class Database:
 
     @asynccontextmanager
     async def driver_transaction(self) -> AsyncIterator[DriverTransaction]:
-        """A transaction on a pooled connection driven through asyncpg itself, committed
-        when the block ends normally and rolled back otherwise.
+        """A unit of work on a pooled connection driven through asyncpg itself: committed
+        when the block ends normally, rolled back otherwise (see `DriverTransaction`).
 
         For a hot path of a few hand-written statements: an ORM session and SQLAlchemy's
         statement layer cost about 350 µs of CPU per transaction more than the statements
@@ -88,8 +88,12 @@ class Database:
             pooled = await connection.get_raw_connection()
             transaction = DriverTransaction(pooled.driver_connection, self.source)
             try:
-                async with transaction.connection.transaction():
+                try:
                     yield transaction
+                except BaseException:
+                    await transaction._end(commit=False)
+                    raise
+                await transaction._end(commit=True)
             except Exception as error:
                 if not _connection_lost(error):
                     raise
@@ -109,15 +113,46 @@ class Database:
 
 class DriverTransaction:
     """The asyncpg connection of an open `driver_transaction`, and the event source of
-    the service it belongs to."""
+    the service it belongs to.
 
-    __slots__ = ("connection", "source", "wrote_events")
+    BEGIN is sent when `begin()` is first called, not before: a unit of work that is one
+    statement (`only`) needs no BEGIN and no COMMIT, since Postgres runs a single statement
+    atomically by itself; on loopback each of those round trips costs as much CPU as the
+    statement (the sending process pays for the kernel's delivery).
+    """
+
+    __slots__ = ("_alone", "_connection", "_transaction", "source", "wrote_events")
 
     def __init__(self, connection: asyncpg.Connection, source: str) -> None:
-        self.connection = connection
+        self._connection = connection
+        self._transaction: Any = None
+        self._alone = False
         self.source = source
         # Set by whoever inserts outbox rows: the relay is woken after the commit.
         self.wrote_events = False
+
+    async def begin(self) -> asyncpg.Connection:
+        """The connection, inside the transaction (BEGIN on the first call)."""
+        if self._transaction is None:
+            if self._alone:
+                raise RuntimeError("a statement already ran on its own: begin() first")
+            self._transaction = self._connection.transaction()
+            await self._transaction.start()
+        return self._connection
+
+    async def only(self, query: str, *args: Any) -> Any:
+        """Run `query` (its first row, or None) as a unit of work of its own: inside the
+        transaction when one was begun, else alone, atomic by itself, without BEGIN and
+        COMMIT. After it, `begin()` is refused; `only` may run again only when the previous
+        one wrote nothing (a retry), since each of them commits on its own."""
+        if self._transaction is None:
+            self._alone = True
+        return await self._connection.fetchrow(query, *args)
+
+    async def _end(self, *, commit: bool) -> None:
+        transaction, self._transaction = self._transaction, None
+        if transaction is not None:
+            await (transaction.commit() if commit else transaction.rollback())
 
 
 class ConnectionLost(ConnectionError):

@@ -133,11 +133,13 @@ class _DriverStore:
     """The three statements of `run_once` on a driver transaction (asyncpg)."""
 
     def __init__(self, transaction: DriverTransaction, table: Table) -> None:
-        self._connection = transaction.connection
+        self._transaction = transaction
         self._table = table.fullname
 
     async def claim(self, owner: str, key: str, request_fingerprint: bytes) -> bool:
-        inserted = await self._connection.fetchval(
+        # The key row and the creation commit together: the transaction begins here.
+        connection = await self._transaction.begin()
+        inserted = await connection.fetchval(
             f"INSERT INTO {self._table} (owner, key, fingerprint, created_at) "  # noqa: S608
             "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true",
             owner,
@@ -148,7 +150,8 @@ class _DriverStore:
         return bool(inserted)
 
     async def recall(self, owner: str, key: str) -> tuple[bytes, Any]:
-        row = await self._connection.fetchrow(
+        connection = await self._transaction.begin()
+        row = await connection.fetchrow(
             f"SELECT fingerprint, body::text AS body FROM {self._table} "  # noqa: S608
             "WHERE owner = $1 AND key = $2",
             owner,
@@ -157,7 +160,8 @@ class _DriverStore:
         return bytes(row["fingerprint"]), orjson.loads(row["body"])
 
     async def remember(self, owner: str, key: str, body: Any) -> None:
-        await self._connection.execute(
+        connection = await self._transaction.begin()
+        await connection.execute(
             f"UPDATE {self._table} SET status = 201, body = $3::text::jsonb "  # noqa: S608
             "WHERE owner = $1 AND key = $2",
             owner,

@@ -147,9 +147,10 @@ async def file(transaction: DriverTransaction, values: dict[str, Any]) -> tuple[
     written) and whether the complaint was written (False: the tracking number is taken,
     retry with another).
     """
-    row = await transaction.connection.fetchrow(
-        _FILE_SQL, *(values[name] for name in _FILE_PARAMETERS)
-    )
+    # One statement: atomic by itself, inside the request's transaction when one was begun
+    # (Idempotency-Key), else alone without BEGIN and COMMIT. A retry after a taken tracking
+    # number is allowed: the statement that found it taken wrote nothing.
+    row = await transaction.only(_FILE_SQL, *(values[name] for name in _FILE_PARAMETERS))
     if row is None:
         return None, False
     transaction.wrote_events = True
