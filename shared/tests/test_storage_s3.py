@@ -5,35 +5,23 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from marfiq_shared.storage import FileTooLarge, FileTypeRefused, open_storage
 from marfiq_shared.storage_s3 import MIB, S3Location, S3Storage
+from marfiq_shared.testing import local_s3_server
 
 BUCKET = "marfiq-test"
 PDF_HEAD = b"%PDF-1.7\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with local_s3_server() as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,31 +5,23 @@ a letter's attachment and its signed receipt go to a real S3 HTTP server on 127.
 from __future__ import annotations
 
 import hashlib
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from correspondence_support import Clock, Signer, make_settings, running
-from moto.server import ThreadedMotoServer
 
 from marfiq_shared.documents import verify_pdf
 from marfiq_shared.storage_s3 import S3Storage
+from marfiq_shared.testing import local_s3_server
 
 BUCKET = "marfiq-correspondence"
 
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with local_s3_server() as url:
+        yield url
 
 
 @pytest.fixture

@@ -191,6 +191,16 @@ class _Measured:
             raise FileEmpty()
         return self._decide() if self.content_type is None else b""
 
+    def stored(self, key: str) -> StoredObject:
+        """What was stored under `key`, once the stream ended and was accepted."""
+        assert self.content_type is not None
+        return StoredObject(
+            key=key,
+            size=self.size,
+            sha256=self.digest.hexdigest(),
+            content_type=self.content_type,
+        )
+
     def _decide(self) -> bytes:
         detected = sniff(self._head)
         if detected is None or detected not in self.accept:
@@ -238,13 +248,7 @@ class LocalStorage:
             if handle is not None and not handle.closed:
                 await asyncio.to_thread(handle.close)
             await asyncio.to_thread(scratch.unlink, True)
-        assert measured.content_type is not None
-        return StoredObject(
-            key=key,
-            size=measured.size,
-            sha256=measured.digest.hexdigest(),
-            content_type=measured.content_type,
-        )
+        return measured.stored(key)
 
     async def _write(
         self, handle: BinaryIO | None, scratch: Path, data: bytes, *, sync: bool = False

@@ -181,13 +181,7 @@ class S3Storage:
                         client.abort_multipart_upload(Bucket=bucket, Key=name, UploadId=upload_id)
                     )
             raise
-        assert measured.content_type is not None
-        return StoredObject(
-            key=key,
-            size=measured.size,
-            sha256=measured.digest.hexdigest(),
-            content_type=measured.content_type,
-        )
+        return measured.stored(key)
 
     async def read(self, key: str, *, chunk_bytes: int = CHUNK_BYTES) -> AsyncIterator[bytes]:
         client = await self.client()

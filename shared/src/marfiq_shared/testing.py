@@ -1,5 +1,5 @@
-"""Test helpers every service's suite can reuse: throwaway databases, service checks, and a
-TCP proxy that cuts a connection on demand.
+"""Test helpers every service's suite can reuse: throwaway databases, service checks, a
+TCP proxy that cuts a connection on demand, and a local S3-compatible server.
 
 Tests run against real Postgres and RabbitMQ. When one is missing, a developer's run skips
 with one line saying so; a CI run (CI=true) fails instead, so nothing passes by not running.
@@ -11,12 +11,30 @@ import asyncio
 import os
 import socket
 import uuid
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import NoReturn
 from urllib.parse import urlsplit
 
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine import make_url
+
+
+@contextmanager
+def local_s3_server() -> Iterator[str]:
+    """A real S3 HTTP server on 127.0.0.1 (moto's, a dev dependency) for the time of the
+    block; yields its endpoint URL. Credentials: any AWS_ACCESS_KEY_ID / SECRET pair."""
+    from moto.server import ThreadedMotoServer  # type: ignore[import-untyped]
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
 
 
 def postgres_admin_url() -> str:

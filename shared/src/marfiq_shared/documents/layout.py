@@ -297,14 +297,13 @@ class _Pdf(FPDF):
         self.cell(20, 4, f"{self.page_no()}/{{nb}}", align="R")
 
 
-def draw_qr(pdf: FPDF, data: str, *, x: float, y: float, size: float) -> None:
-    """A QR code of `data` as filled squares (vector: sharp at any zoom, no image codec)."""
-    code = segno.make(data, error="m", micro=False)
-    rows = [list(row) for row in code.matrix]
-    quiet = 2
-    modules = len(rows) + 2 * quiet
-    step = size / modules
-    pdf.set_fill_color(0, 0, 0)
+def qr_runs(data: str, *, mask: int | None = None) -> tuple[int, list[tuple[int, int, int]]]:
+    """The QR code of `data` as (modules per side, runs of dark modules as (row, first
+    column, length)): one rectangle per run keeps a vector drawing small. `mask` fixes the
+    mask pattern (any is valid; choosing the best of eight costs about 5 ms)."""
+    code = segno.make(data, error="m", micro=False, mask=mask)
+    rows = code.matrix
+    runs: list[tuple[int, int, int]] = []
     for r, row in enumerate(rows):
         c = 0
         while c < len(row):
@@ -314,10 +313,20 @@ def draw_qr(pdf: FPDF, data: str, *, x: float, y: float, size: float) -> None:
             start = c
             while c < len(row) and row[c]:
                 c += 1
-            # One rectangle per run of dark modules keeps the file small.
-            pdf.rect(
-                x + (start + quiet) * step, y + (r + quiet) * step, (c - start) * step, step, "F"
-            )
+            runs.append((r, start, c - start))
+    return len(rows), runs
+
+
+QR_QUIET = 2  # modules of white margin around the code
+
+
+def draw_qr(pdf: FPDF, data: str, *, x: float, y: float, size: float) -> None:
+    """A QR code of `data` as filled squares (vector: sharp at any zoom, no image codec)."""
+    modules, runs = qr_runs(data)
+    step = size / (modules + 2 * QR_QUIET)
+    pdf.set_fill_color(0, 0, 0)
+    for r, start, length in runs:
+        pdf.rect(x + (start + QR_QUIET) * step, y + (r + QR_QUIET) * step, length * step, step, "F")
 
 
 def _bilingual_title(pdf: _Pdf, spec: DocumentSpec) -> None:

@@ -19,16 +19,16 @@ import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-import segno
-
 from marfiq_shared.documents.cms import CmsTemplate, sha256_ranges, template_for
 from marfiq_shared.documents.fonts import MM, EmbeddedFont, embedded_font
 from marfiq_shared.documents.layout import (
+    QR_QUIET,
     DocumentSpec,
     Fonts,
     _mostly_arabic,
     _size,
     find_fonts,
+    qr_runs,
     render_pdf,
 )
 from marfiq_shared.documents.pki import SigningIdentity
@@ -148,25 +148,14 @@ class _Page:
         )
 
     def qr(self, data: str, x: float, y: float, size: float) -> None:
-        code = segno.make(data, error="m", micro=False, mask=QR_MASK)
-        rows = code.matrix
-        quiet = 2
-        step = size / (len(rows) + 2 * quiet) * MM
+        modules, runs = qr_runs(data, mask=QR_MASK)
+        step = size / (modules + 2 * QR_QUIET) * MM
         left, top = x * MM, (PAGE_H - y) * MM
-        boxes: list[str] = []
-        for r, row in enumerate(rows):
-            c = 0
-            while c < len(row):
-                if not row[c]:
-                    c += 1
-                    continue
-                start = c
-                while c < len(row) and row[c]:
-                    c += 1
-                boxes.append(
-                    f"{left + (start + quiet) * step:.2f} {top - (r + quiet + 1) * step:.2f} "
-                    f"{(c - start) * step:.2f} {step:.2f} re"
-                )
+        boxes = [
+            f"{left + (start + QR_QUIET) * step:.2f} {top - (r + QR_QUIET + 1) * step:.2f} "
+            f"{length * step:.2f} {step:.2f} re"
+            for r, start, length in runs
+        ]
         self.ops.append("q 0 g " + " ".join(boxes) + " f Q")
 
 
