@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from marfiq_identity.db import SCHEMA
-from marfiq_identity.raw import driver, orm_session, raw_transaction
+from marfiq_identity.raw import driver, orm_session, raw_connection, raw_transaction
 from marfiq_shared.db import Database
 
 
@@ -87,3 +88,42 @@ async def test_a_raw_transaction_commits_driver_and_orm_work(database: Database)
 
     assert await _challenges(database, written) == 1
     assert await _challenges(database, via_orm) == 1
+
+
+async def test_a_connection_lost_under_driver_statements_is_not_handed_out_again(
+    database_url: str, clean: None
+) -> None:
+    # One connection in the pool and no pre-ping: what comes back must be a live one.
+    database = Database(database_url, schema=SCHEMA, source="identity-test", pool_size=1)
+    try:
+        async with raw_transaction(database) as transaction:
+            pid = await transaction.driver.fetchval("SELECT pg_backend_pid()")
+        async with raw_connection(database) as other:
+            await other.execute("SELECT 1")  # the same pooled connection, still alive
+        async with _admin(database_url) as admin:
+            await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
+
+        async def lost() -> None:
+            async with raw_transaction(database) as transaction:
+                await transaction.driver.fetchval("SELECT 1")
+
+        with pytest.raises(Exception):  # noqa: B017 (asyncpg says it in several ways)
+            await lost()
+        async with raw_transaction(database) as transaction:
+            assert await transaction.driver.fetchval("SELECT pg_backend_pid()") != pid
+    finally:
+        await database.dispose()
+
+
+class _admin:
+    """A connection of its own, outside the pool under test."""
+
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        self._connection = await asyncpg.connect(self._url)
+        return self._connection
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._connection.close()

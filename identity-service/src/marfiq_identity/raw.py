@@ -72,12 +72,15 @@ async def raw_transaction(database: Database) -> AsyncIterator[RawTransaction]:
     async with database.engine.connect() as connection:
         raw: Any = (await connection.get_raw_connection()).driver_connection
         transaction = RawTransaction(database, connection, raw)
-        async with raw.transaction():
-            try:
-                yield transaction
-                await transaction._commit_session()
-            finally:
-                await transaction._close()
+        try:
+            async with raw.transaction():
+                try:
+                    yield transaction
+                    await transaction._commit_session()
+                finally:
+                    await transaction._close()
+        finally:
+            await _discard_if_lost(connection, raw)
 
 
 @asynccontextmanager
@@ -85,7 +88,19 @@ async def raw_connection(database: Database) -> AsyncIterator[asyncpg.Connection
     """A pooled asyncpg connection outside any transaction, for work that is one statement
     (atomic on its own): no BEGIN and COMMIT round trips around it."""
     async with database.engine.connect() as connection:
-        yield (await connection.get_raw_connection()).driver_connection
+        raw: Any = (await connection.get_raw_connection()).driver_connection
+        try:
+            yield raw
+        finally:
+            await _discard_if_lost(connection, raw)
+
+
+async def _discard_if_lost(connection: AsyncConnection, raw: Any) -> None:
+    # SQLAlchemy invalidates a connection that fails under its own statements; these go
+    # straight to the driver, so a connection lost under them (database restarted) would
+    # otherwise go back to the pool and fail every later request that draws it.
+    if raw.is_closed():
+        await connection.invalidate()
 
 
 async def driver(session: Executor) -> Any:
