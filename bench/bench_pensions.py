@@ -1,12 +1,16 @@
 """Pensions: declaration rows per second, and simulations per second, through the service's
 HTTP API with real tokens, printed from one run.
 
-Run: `.venv/bin/python bench/bench_pensions.py [--rows 50000] [--duration 10]`.
+Run: `.venv/bin/python bench/bench_pensions.py [--rows 50000] [--duration 10] [--workers 1]`.
+The first lines say the configuration (uvicorn workers, chunk size and concurrency, pool,
+load average); every figure comes with the CPU time per unit of work of the service's
+processes and of its Postgres backends, the steadier figure on a shared machine.
 
 The pensions service runs as an operator runs it (uvicorn, uvloop, httptools, access log off)
 on a throwaway database of the local Postgres, with the in-process event transport. Tokens
 are real ES256 access tokens signed by a key generated for the run, whose JWKS the bench
-serves on loopback; the service fetches and checks it exactly as it does identity's.
+serves on loopback; the service fetches and checks it exactly as it does identity's. One
+authenticated request warms the service up before any clock runs.
 
 1. Declarations: an employer's partner client (scope `pensions:declare`) posts a monthly
    declaration of `--rows` rows as JSON; the clock runs from the POST until
