@@ -110,10 +110,6 @@ class EidLoad:
         self.phases["challenge"].append(challenged - started)
         self.phases["verify"].append(finished - challenged)
 
-    async def user(self, client: Any, deadline: float) -> None:
-        while time.monotonic() < deadline:
-            await self.sign_in(client)
-
 
 _JSON = {"content-type": "application/json"}
 

@@ -234,26 +234,26 @@ class OtpLoad:
         self.phases["sms"].append(delivered - requested)
         self.phases["verify"].append(finished - delivered)
 
-    async def user(self, client: Any, deadline: float) -> None:
-        while time.monotonic() < deadline:
-            await self.sign_in(client)
-
 
 async def drive(load: Any, *, concurrency: int, duration: float, warm_up: float = 2.0) -> float:
     """Run `load` with `concurrency` users: a warm-up, then `duration` seconds measured."""
     import aiohttp
 
+    async def user(client: Any, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            await load.sign_in(client)
+
     connector = aiohttp.TCPConnector(limit=concurrency * 2)
     async with aiohttp.ClientSession(connector=connector) as client:
         # Warm up: connections, the JWKS cache of the gateway, prepared statements.
         warm = time.monotonic() + warm_up
-        await asyncio.gather(*(load.user(client, warm) for _ in range(concurrency)))
+        await asyncio.gather(*(user(client, warm) for _ in range(concurrency)))
         load.warm = load.done
         load.done, load.latencies, load.refused = 0, [], Counter()
         load.phases = {name: [] for name in load.phases}
         started = time.monotonic()
         deadline = started + duration
-        await asyncio.gather(*(load.user(client, deadline) for _ in range(concurrency)))
+        await asyncio.gather(*(user(client, deadline) for _ in range(concurrency)))
         return time.monotonic() - started
 
 
