@@ -47,7 +47,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 ISSUER, AUDIENCE = "https://bench.marfiq.test", "marfiq"
-POOL_SIZE = 20
+POOL_SIZE = 10
 
 SIMULATE_LUA = r"""
 local tokens, n = {}, 0
