@@ -35,6 +35,13 @@ async def database_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url, schema="public", source="db-test")
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
 async def proxied(database_url: str) -> AsyncIterator[tuple[Database, TcpProxy]]:
     target = make_url(database_url)
     proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
@@ -63,40 +70,31 @@ async def write_then_fail(database: Database, statement: str) -> None:
         raise RuntimeError("the rule refused")
 
 
-async def test_a_driver_transaction_commits_at_the_end_or_not_at_all(database_url: str) -> None:
-    database = Database(database_url, schema="public", source="db-test")
-    try:
-        async with database.driver_transaction() as transaction:
-            connection = await transaction.begin()
-            await connection.execute("INSERT INTO notes VALUES (1)")
-            await transaction.only("INSERT INTO notes VALUES (2)")  # joins the transaction
-        with pytest.raises(RuntimeError):
-            await write_then_fail(database, "INSERT INTO notes VALUES (3)")
-        assert await notes(database) == [1, 2]
-    finally:
-        await database.dispose()
+async def test_a_driver_transaction_commits_at_the_end_or_not_at_all(database: Database) -> None:
+    async with database.driver_transaction() as transaction:
+        connection = await transaction.begin()
+        await connection.execute("INSERT INTO notes VALUES (1)")
+        await transaction.only("INSERT INTO notes VALUES (2)")  # joins the transaction
+    with pytest.raises(RuntimeError):
+        await write_then_fail(database, "INSERT INTO notes VALUES (3)")
+    assert await notes(database) == [1, 2]
 
 
 async def test_a_statement_alone_commits_by_itself_and_nothing_may_follow_it(
-    database_url: str,
+    database: Database,
 ) -> None:
-    database = Database(database_url, schema="public", source="db-test")
-    try:
-        async with database.driver_transaction() as transaction:
-            await transaction.only("INSERT INTO notes VALUES (1)")
-            with pytest.raises(RuntimeError, match="begin"):
-                await transaction.begin()
-        assert await notes(database) == [1]
-    finally:
-        await database.dispose()
+    async with database.driver_transaction() as transaction:
+        await transaction.only("INSERT INTO notes VALUES (1)")
+        with pytest.raises(RuntimeError, match="begin"):
+            await transaction.begin()
+    assert await notes(database) == [1]
 
 
 async def test_the_relay_is_woken_after_a_commit_that_wrote_events_only(
-    database_url: str,
+    database: Database,
 ) -> None:
-    database = Database(database_url, schema="public", source="db-test-wake")
     woken: list[str] = []
-    undo = on_outbox_commit("db-test-wake", lambda: woken.append("woken"))
+    undo = on_outbox_commit("db-test", lambda: woken.append("woken"))
     try:
         async with database.driver_transaction():
             pass
@@ -109,7 +107,6 @@ async def test_the_relay_is_woken_after_a_commit_that_wrote_events_only(
         assert woken == ["woken"]
     finally:
         undo()
-        await database.dispose()
 
 
 async def fill_pool(database: Database) -> None:
