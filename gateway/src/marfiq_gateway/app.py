@@ -30,6 +30,7 @@ from marfiq_gateway.settings import GatewaySettings
 from marfiq_gateway.upstreams import AsgiUpstream, HttpPool, HttpUpstream, Upstream
 from marfiq_shared import health
 from marfiq_shared.auth import JwksCache, JwksFetcher, TokenVerifier, http_jwks_fetcher
+from marfiq_shared.heap import settle_heap
 from marfiq_shared.logs import configure_logging
 from marfiq_shared.middleware import RequestContextMiddleware
 from marfiq_shared.problems import install_problem_handlers
@@ -159,6 +160,7 @@ def create_gateway_app(
             else:
                 log.warning("no event transport: session revocations are not received")
             await _warm_up(verifier)
+            settle_heap()
             yield
 
     app = GatewayApp(

@@ -15,6 +15,7 @@ from sqlalchemy import MetaData, Table, text
 from marfiq_shared import health
 from marfiq_shared.auth import JwksCache, JwksFetcher, TokenVerifier, http_jwks_fetcher
 from marfiq_shared.db import Database
+from marfiq_shared.heap import settle_heap
 from marfiq_shared.logs import configure_logging
 from marfiq_shared.middleware import RequestContextMiddleware
 from marfiq_shared.problems import install_problem_handlers
@@ -129,6 +130,7 @@ def create_service_app(
         await runtime.start_consuming()
         if relay_on_start:
             runtime.start_relaying()
+        settle_heap()
         try:
             yield
         finally:
