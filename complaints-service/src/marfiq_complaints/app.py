@@ -44,6 +44,7 @@ def create_app(
     """
     settings = settings or ComplaintsSettings()
     policy = load_policy(holiday_files=settings.holiday_files, rule_files=settings.rule_files)
+    storage = open_storage(settings.storage_url)
 
     async def start_scheduler(app: FastAPI) -> None:
         scheduler = Scheduler(app.state.db, settings=settings, policy=policy, clock=clock)
@@ -53,6 +54,7 @@ def create_app(
 
     async def stop_scheduler(app: FastAPI) -> None:
         await app.state.scheduler.stop()
+        await storage.close()  # an S3 store holds an HTTP client
 
     definition = ServiceDefinition(
         name=settings.service_name,
@@ -81,6 +83,6 @@ def create_app(
     )
     app.state.policy = policy
     app.state.clock = clock
-    app.state.storage = open_storage(settings.storage_url)
+    app.state.storage = storage
     app.state.stats_cache = TtlCache[StatsPage](ttl=settings.stats_cache_s)
     return app

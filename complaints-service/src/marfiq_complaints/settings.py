@@ -26,7 +26,8 @@ class ComplaintsSettings(MarfiqSettings):
     holiday_files: list[Path] = Field(default_factory=list)
     rule_files: list[Path] = Field(default_factory=list)
 
-    # Attachments: where they are kept (a folder or file: URL; s3:// later), how large one
+    # Attachments: where they are kept (a folder, a file: URL, or
+    # s3://bucket/prefix?endpoint=…&region=… with the usual AWS_* credentials), how large one
     # may be and how many a complaint holds. The request body limit must leave room for one.
     storage_url: str = "var/complaints/attachments"
     attachment_max_bytes: int = Field(default=10 * MIB, ge=1024)

@@ -21,8 +21,9 @@ class CorrespondenceSettings(MarfiqSettings):
     service_name: ClassVar[str] = "correspondence-service"
     db_schema: ClassVar[str] = "correspondence"
 
-    # Files: where they are kept (a folder or file: URL), how large one may be, how many a
-    # letter carries. The request body limit must leave room for one file.
+    # Files: where they are kept (a folder, a file: URL, or
+    # s3://bucket/prefix?endpoint=…&region=… with the usual AWS_* credentials), how large
+    # one may be, how many a letter carries. The request body limit must leave room for one.
     storage_url: str = "var/correspondence/files"
     file_max_bytes: int = Field(default=20 * MIB, ge=1024)
     files_per_correspondence: int = Field(default=20, ge=1, le=100)
