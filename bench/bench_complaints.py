@@ -207,26 +207,6 @@ def broker_url() -> str | None:
     return url
 
 
-async def delete_broker_objects(amqp_url: str, exchange: str, prefix: str) -> None:
-    import aio_pika
-
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        for service in ("identity-service", "complaints-service"):
-            base = f"{prefix}{service}"
-            for name in (base, f"{base}.dlq", *(f"{base}.retry.{n}" for n in range(1, 6))):
-                try:
-                    await channel.queue_delete(name)
-                except aio_pika.exceptions.AMQPError:
-                    channel = await connection.channel()
-        for name in (exchange, f"{exchange}.retry", f"{exchange}.dlx"):
-            try:
-                await channel.exchange_delete(name)
-            except aio_pika.exceptions.AMQPError:
-                channel = await connection.channel()
-
-
 # --- bulk load ------------------------------------------------------------------------------
 
 BULK_INSERT = """
@@ -568,7 +548,7 @@ class Bench:
 @asynccontextmanager
 async def bench_platform(administrations: int, citizens: int) -> AsyncIterator[Bench]:
     """A `Bench` on a fresh database (and exchange), removed with everything at the end."""
-    from marfiq.distributed import platform_env
+    from marfiq.distributed import delete_topology, platform_env
     from marfiq_shared.testing import drop_database, postgres_admin_url
 
     admin_url = postgres_admin_url()
@@ -617,7 +597,7 @@ async def bench_platform(administrations: int, citizens: int) -> AsyncIterator[B
     finally:
         bench.stop()
         if amqp:
-            await delete_broker_objects(amqp, env["EVENT_EXCHANGE"], env["EVENT_QUEUE_PREFIX"])
+            await delete_topology(amqp, env["EVENT_EXCHANGE"], env["EVENT_QUEUE_PREFIX"])
         await drop_database(admin_url, database_url)
         shutil.rmtree(storage, ignore_errors=True)
         shutil.rmtree(bench.scratch, ignore_errors=True)

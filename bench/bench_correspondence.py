@@ -338,7 +338,7 @@ async def big_uploads(
 
 
 async def run(args: argparse.Namespace) -> None:
-    from marfiq.distributed import platform_env, start_process
+    from marfiq.distributed import delete_topology, platform_env, start_process
     from marfiq_shared.testing import drop_database, postgres_admin_url
 
     admin_url = postgres_admin_url()
@@ -439,6 +439,8 @@ async def run(args: argparse.Namespace) -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
         shutil.rmtree(scratch, ignore_errors=True)
+        if amqp:
+            await delete_topology(amqp, env["EVENT_EXCHANGE"], env["EVENT_QUEUE_PREFIX"])
         await drop_database(admin_url, database_url)
 
 

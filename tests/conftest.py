@@ -20,12 +20,17 @@ from harness import (
     KEY_SECRET,
     PARTS,
     Platform,
-    delete_broker_objects,
     free_port,
     wait_ready,
 )
 
-from marfiq.distributed import declare_topology, migrate_all, platform_env, start_process
+from marfiq.distributed import (
+    declare_topology,
+    delete_topology,
+    migrate_all,
+    platform_env,
+    start_process,
+)
 from marfiq_identity.administrations.seed import seed_directory
 from marfiq_identity.eid.testing import Csca
 from marfiq_shared.testing import (
@@ -110,9 +115,7 @@ async def distributed() -> AsyncIterator[Platform]:
                 process.kill()
         sms.stop()
         mail.stop()
-        await delete_broker_objects(
-            amqp_test_url(), env["EVENT_EXCHANGE"], env["EVENT_QUEUE_PREFIX"]
-        )
+        await delete_topology(amqp_test_url(), env["EVENT_EXCHANGE"], env["EVENT_QUEUE_PREFIX"])
         await drop_database(admin_url, database_url)
 
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import aio_pika
 import httpx
 
 from marfiq.distributed import start_process
@@ -120,23 +119,3 @@ async def mint_tokens(database_url: str, env: dict[str, str], *, email: str) -> 
         return tokens.model_dump()
     finally:
         await database.dispose()
-
-
-async def delete_broker_objects(amqp_url: str, exchange: str, queue_prefix: str) -> None:
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        bases = [f"{queue_prefix}{spec.name}-service" for spec in SERVICES]
-        # Each gateway replica listens on its own revocation queue, named after its host.
-        bases.append(f"{queue_prefix}gateway.revocations.{socket.gethostname()}")
-        for base in bases:
-            for name in (base, f"{base}.dlq", *(f"{base}.retry.{n}" for n in range(1, 6))):
-                try:
-                    await channel.queue_delete(name)
-                except aio_pika.exceptions.AMQPError:
-                    channel = await connection.channel()
-        for name in (exchange, f"{exchange}.retry", f"{exchange}.dlx"):
-            try:
-                await channel.exchange_delete(name)
-            except aio_pika.exceptions.AMQPError:
-                channel = await connection.channel()

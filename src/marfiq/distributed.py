@@ -98,6 +98,34 @@ async def declare_topology(amqp_url: str) -> None:
             await transport.close()
 
 
+async def delete_topology(amqp_url: str, exchange: str, queue_prefix: str) -> None:
+    """Remove what a throwaway platform (a test run, a bench) declared on a shared broker:
+    every service's queue with its retry and dead-letter queues, this host's gateway
+    revocation queue, and the exchanges. Quorum queues left behind cost the broker memory
+    and a process each."""
+    import socket
+
+    import aio_pika
+
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        bases = [f"{queue_prefix}{spec.name}-service" for spec in SERVICES]
+        # Each gateway replica listens on its own revocation queue, named after its host.
+        bases.append(f"{queue_prefix}gateway.revocations.{socket.gethostname()}")
+        for base in bases:
+            for name in (base, f"{base}.dlq", *(f"{base}.retry.{n}" for n in range(1, 6))):
+                try:
+                    await channel.queue_delete(name)
+                except aio_pika.exceptions.AMQPError:
+                    channel = await connection.channel()
+        for name in (exchange, f"{exchange}.retry", f"{exchange}.dlx"):
+            try:
+                await channel.exchange_delete(name)
+            except aio_pika.exceptions.AMQPError:
+                channel = await connection.channel()
+
+
 def _settings_of(package: str) -> MarfiqSettings:
     """The service's own settings (its prefix, queue name and retry delays), from the env."""
     import importlib
