@@ -30,39 +30,53 @@ def add(session: AsyncSession, affiliate: Affiliate) -> None:
 # --- set-based, for declarations ------------------------------------------------------------
 
 
-async def resolve(connection: Any, cins: Sequence[str], numbers: Sequence[str]) -> list[Any]:
-    """Affiliates holding any of these CINs or affiliation numbers."""
-    return list(
-        await connection.fetch(
-            """
-            SELECT id, cin, affiliation_number, regime, status, phone,
-                   last_name IS NULL AS no_last_name, first_name IS NULL AS no_first_name,
-                   birth_date IS NULL AS no_birth_date
-            FROM pensions.affiliates
-            WHERE cin = ANY($1::text[]) OR affiliation_number = ANY($2::text[])
-            """,
-            list(cins),
-            list(numbers),
-        )
-    )
+_PERSON = """
+    SELECT a.id, a.cin, a.affiliation_number, a.regime, a.status, a.phone,
+           a.last_name IS NULL AS no_last_name, a.first_name IS NULL AS no_first_name,
+           a.birth_date IS NULL AS no_birth_date
+    FROM pensions.declaration_rows AS r
+"""
+_CHUNK = "r.declaration_id = $1 AND r.row_number BETWEEN $2 AND $3 AND r.error_code IS NULL"
+RESOLVE = f"""
+{_PERSON}
+JOIN pensions.affiliates AS a ON a.cin = r.cin
+WHERE {_CHUNK} AND r.affiliation_number IS NULL
+UNION ALL
+{_PERSON}
+JOIN pensions.affiliates AS a ON a.affiliation_number = r.affiliation_number
+WHERE {_CHUNK} AND r.affiliation_number IS NOT NULL
+"""
 
 
-NewAffiliate = tuple[str, str | None, str | None, date | None, str | None]
+async def resolve(
+    connection: Any, declaration_id: uuid.UUID, first_row: int, last_row: int
+) -> list[Any]:
+    """Affiliates named by a declaration chunk's rows: by affiliation number for the rows
+    that give one, by CIN for the others (the only way the worker looks them up).
+
+    The chunk is named by its bounds, not by arrays of its CINs and numbers: the driver
+    checks array parameters element by element in Python, and the rows are in the database.
+    """
+    return list(await connection.fetch(RESOLVE, declaration_id, first_row, last_row))
 
 
 async def insert_new(
-    connection: Any, people: Sequence[NewAffiliate], *, regime: str, now: datetime
+    connection: Any,
+    declaration_id: uuid.UUID,
+    people: Sequence[tuple[int, str]],
+    *,
+    regime: str,
+    now: datetime,
 ) -> dict[str, tuple[uuid.UUID, str]]:
-    """Affiliate people (cin, last name, first name, birth date, phone) not yet known;
-    the id and number of each CIN, whether this call or a concurrent one created it."""
+    """Affiliate the people of these staged rows (row number, CIN) not yet known, with the
+    names, birth date and phone their rows give; the id and number of each CIN, whether
+    this call or a concurrent one created it. Rows are inserted in CIN order."""
     if not people:
         return {}
-    cins, last_names, first_names, births, phones = (
-        list(column) for column in zip(*people, strict=True)
-    )
     # Ids are time-ordered UUIDs (version 7: milliseconds, then random bits) made by
     # Postgres: they land at the end of the primary key's index rather than on a random page
-    # of it, which makes creating thousands of affiliates about a third cheaper.
+    # of it. The row's values are read from the staged row, not sent again.
+    numbers = [row_number for row_number, _ in people]
     created = await connection.fetch(
         """
         INSERT INTO pensions.affiliates (id, cin, last_name, first_name, birth_date, regime,
@@ -71,23 +85,24 @@ async def insert_new(
                    substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)
                                       ::bigint) FROM 3) FROM 1 FOR 6), 52, 1), 53, 1),
                       'hex')::uuid,
-               u.cin, u.last_name, u.first_name, u.birth_date, $6, u.phone, $7, $7
-        FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[])
-             AS u(cin, last_name, first_name, birth_date, phone)
+               r.cin, r.last_name, r.first_name, r.birth_date, $3, r.phone, $4, $4
+        FROM pensions.declaration_rows AS r
+        WHERE r.declaration_id = $1 AND r.row_number = ANY($2::int[])
+          AND r.row_number BETWEEN $5 AND $6
+        ORDER BY r.cin
         ON CONFLICT (cin) DO NOTHING
         RETURNING id, cin, affiliation_number
         """,
-        cins,
-        last_names,
-        first_names,
-        births,
-        phones,
+        declaration_id,
+        numbers,
         regime,
         now,
+        min(numbers),  # the bounds keep the scan to these rows, not the whole declaration
+        max(numbers),
     )
     found = {row["cin"]: (row["id"], row["affiliation_number"]) for row in created}
     if len(found) < len(people):  # created meanwhile by another declaration's chunk
-        missing = [cin for cin in cins if cin not in found]
+        missing = [cin for _, cin in people if cin not in found]
         rows = await connection.fetch(
             "SELECT id, cin, affiliation_number FROM pensions.affiliates "
             "WHERE cin = ANY($1::text[])",

@@ -164,12 +164,12 @@ async def claim_chunk(connection: Any, *, max_attempts: int) -> Chunk | None:
 
 
 async def chunk_rows(connection: Any, chunk: Chunk) -> list[Any]:
-    """The chunk's rows that passed the checks on receipt."""
+    """The chunk's rows that passed the checks on receipt, with what the worker judges them
+    by (their days, salary and grade are read again by `insert_lines`, in the database)."""
     return list(
         await connection.fetch(
             """
-            SELECT row_number, cin, affiliation_number, days_worked, gross_salary_cents, phone,
-                   last_name, first_name, birth_date, grade
+            SELECT row_number, cin, affiliation_number, phone, last_name, first_name, birth_date
             FROM pensions.declaration_rows
             WHERE declaration_id = $1 AND row_number BETWEEN $2 AND $3 AND error_code IS NULL
             ORDER BY row_number
@@ -212,49 +212,49 @@ async def refuse_rows(
     )
 
 
-# (affiliate, row, days, salary in centimes, grade).
-LineValues = tuple[uuid.UUID, int, int, int, str | None]
-
-
 async def insert_lines(
-    connection: Any, chunk: Chunk, lines: Sequence[LineValues], rates: ContributionRates
+    connection: Any,
+    chunk: Chunk,
+    lines: Sequence[tuple[uuid.UUID, int]],
+    rates: ContributionRates,
 ) -> None:
-    """Contribution lines, salaries passed in centimes (integers encode far faster than
-    numeric) and stored as numeric, their shares computed here at the month's `rates`.
+    """Contribution lines of (affiliate, row number): days, salary and grade read from the
+    staged row (not sent again: the driver checks array parameters element by element in
+    Python), the shares computed here at the month's `rates`.
 
-    The shares are `regimes.contribution` in SQL: the salary capped at the ceiling (`least`
-    ignores a NULL ceiling), times the rate, rounded to the centime; `round` on a numeric
-    rounds half away from zero, which for a salary (never negative here) is half up.
+    The shares are `regimes.contribution` in SQL: the salary (staged in centimes) capped at
+    the ceiling (`least` ignores a NULL ceiling), times the rate, rounded to the centime;
+    `round` on a numeric rounds half away from zero, which for a salary (never negative
+    here) is half up.
     No `ON CONFLICT` is needed: a chunk is written only by the worker holding its lock, in
     the transaction that marks it done, so its lines exist once or not at all.
     """
     if not lines:
         return
-    affiliates, numbers, days, salaries, grades = (
-        list(column) for column in zip(*lines, strict=True)
-    )
+    affiliates, numbers = (list(column) for column in zip(*lines, strict=True))
     await connection.execute(
         """
         INSERT INTO pensions.contribution_lines (
             declaration_id, affiliate_id, row_number, employer_id, period, days_worked,
             gross_salary, employee_contribution, employer_contribution, grade)
-        SELECT $1, u.affiliate_id, u.n, $2, $3, u.days, u.salary / 100.0,
-               round(least(u.salary / 100.0, $9::numeric) * $10::numeric, 2),
-               round(least(u.salary / 100.0, $9::numeric) * $11::numeric, 2), u.grade
-        FROM unnest($4::uuid[], $5::int[], $6::int2[], $7::bigint[], $8::text[])
-             AS u(affiliate_id, n, days, salary, grade)
+        SELECT $1, u.affiliate_id, u.n, $2, $3, r.days_worked, r.gross_salary_cents / 100.0,
+               round(least(r.gross_salary_cents / 100.0, $6::numeric) * $7::numeric, 2),
+               round(least(r.gross_salary_cents / 100.0, $6::numeric) * $8::numeric, 2),
+               r.grade
+        FROM unnest($4::uuid[], $5::int[]) AS u(affiliate_id, n)
+        JOIN pensions.declaration_rows AS r ON r.declaration_id = $1 AND r.row_number = u.n
+                                           AND r.row_number BETWEEN $9 AND $10
         """,
         chunk.declaration_id,
         chunk.employer_id,
         chunk.period,
         affiliates,
         numbers,
-        days,
-        salaries,
-        grades,
         rates.monthly_ceiling,
         rates.employee,
         rates.employer,
+        chunk.first_row,
+        chunk.last_row,
     )
 
 

@@ -63,9 +63,7 @@ async def process_chunk(
     await repository.mark_processing(connection, chunk.declaration_id, now)
     rows = await repository.chunk_rows(connection, chunk)
     known = await affiliates.resolve(
-        connection,
-        [row["cin"] for row in rows],
-        [row["affiliation_number"] for row in rows if row["affiliation_number"] is not None],
+        connection, chunk.declaration_id, chunk.first_row, chunk.last_row
     )
     by_cin = {person["cin"]: person for person in known}
     by_number = {person["affiliation_number"]: person for person in known}
@@ -99,10 +97,8 @@ async def process_chunk(
     updates.sort(key=lambda update: update[0])
     created = await affiliates.insert_new(
         connection,
-        [
-            (row["cin"], row["last_name"], row["first_name"], row["birth_date"], row["phone"])
-            for row in newcomers
-        ],
+        chunk.declaration_id,
+        [(row["row_number"], row["cin"]) for row in newcomers],
         regime=chunk.regime,
         now=now,
     )
@@ -114,10 +110,7 @@ async def process_chunk(
     await affiliates.complete(connection, updates, now=now)
     if matched:
         regime = catalogue.regime(RegimeCode(chunk.regime))
-        lines = [
-            (row_id, row["row_number"], row["days_worked"], row["gross_salary_cents"], row["grade"])
-            for row, row_id in matched
-        ]
+        lines = [(row_id, row["row_number"]) for row, row_id in matched]
         await repository.insert_lines(
             connection, chunk, lines, regime.contribution_rates(chunk.period)
         )
