@@ -615,7 +615,14 @@ def describe_machine() -> str:
 async def run(args: argparse.Namespace) -> None:
     print(describe_machine(), flush=True)
     async with bench_platform(args.administrations, args.citizens) as bench:
-        await bench.start({"complaints": args.workers}, pool=pool_size(args, args.workers))
+        # As bench_scaling: every part of the path gets the workers, the gateway too (a
+        # second complaints worker behind one gateway mostly gets the gateway's
+        # keep-alive connections unevenly).
+        workers = args.workers
+        await bench.start(
+            {"identity": workers, "complaints": workers, "gateway": workers},
+            pool=pool_size(args, workers),
+        )
         submissions = await measure_submissions(args, bench)
 
         print(f"bulk load: {args.rows:,} complaints (generate_series, not the API)", flush=True)
@@ -829,7 +836,9 @@ def main() -> None:
     parser.add_argument(
         "--pool", type=int, default=0, help="complaints connections per worker (0: enough)"
     )
-    parser.add_argument("--workers", type=int, default=1, help="complaints uvicorn workers")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn workers of identity, complaints, gateway"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench_complaints needs wrk (apt-get install -y wrk)")
