@@ -12,11 +12,13 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from delivery_standins import MailStandIn, SmsStandIn
 from harness import (
     ADMIN_EMAIL,
+    FINDINGS,
     KEY_SECRET,
     PARTS,
     Platform,
@@ -158,3 +160,11 @@ def embedded() -> Iterator[Platform]:
         except subprocess.TimeoutExpired:
             process.kill()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """What the fault, fuzz and deploy tests checked, printed even when they pass."""
+    if FINDINGS:
+        terminalreporter.section("what the fault, fuzz and deploy tests checked")
+        for line in FINDINGS:
+            terminalreporter.write_line(line)

@@ -27,6 +27,7 @@ import jsonschema
 import kubernetes_validate.utils as kubernetes
 import pytest
 import yaml
+from harness import report
 from sqlalchemy.engine import make_url
 
 from marfiq.services import SERVICES, service
@@ -105,7 +106,7 @@ def test_every_kubernetes_manifest_validates_against_the_bundled_schemas(offline
         # strict: an unknown or misspelt field is an error, not silently dropped.
         kubernetes.validate(document, KUBERNETES_VERSION, strict=True)
         checked += 1
-    print(f"{checked} Kubernetes objects valid for {KUBERNETES_VERSION} (strict)")
+    report(f"{checked} Kubernetes objects valid for {KUBERNETES_VERSION} (strict)")
     assert checked >= 30
 
 

@@ -41,7 +41,16 @@ from fault_harness import (
     require_binaries,
     wait_for,
 )
-from harness import ADMIN_EMAIL, KEY_SECRET, PARTS, Platform, free_port, mint_tokens, wait_ready
+from harness import (
+    ADMIN_EMAIL,
+    KEY_SECRET,
+    PARTS,
+    Platform,
+    free_port,
+    mint_tokens,
+    report,
+    wait_ready,
+)
 
 from marfiq.distributed import migrate_all, platform_env, start_process
 from marfiq_shared.settings import MarfiqSettings
@@ -276,7 +285,7 @@ async def run_under_load(faulty: Faulty, fault: Callable[[], Any], name: str) ->
         await asyncio.sleep(LOAD_AFTER_S)
         load.stop.set()
         await asyncio.wait_for(asyncio.gather(*workers), timeout=60)
-    print(
+    report(
         f"\n[{name}] fault + recovery {outage:.1f}s (readyz 200 on all {len(PARTS)} processes "
         f"{recovered:.1f}s after the fault action); submissions accepted {len(load.accepted)} "
         f"({before} before the fault), attempts {load.attempts}, client retries {load.retries}, "
@@ -382,7 +391,7 @@ async def verify(faulty: Faulty, load: Load, name: str) -> None:
     ours = [next(iter(faulty.event_by_complaint[c])) for c in accepted_ids]
     deliveries = sum(faulty.seen_events[e] for e in ours)
     duplicates = deliveries - len(ours)
-    print(
+    report(
         f"[{name}] rows found {len(found)}/{len(accepted_ids)} (each exactly once by id and "
         f"by idempotency key; citizen owns {rows['owned']} complaints, "
         f"{rows['remembered']} idempotency records so far); outbox rows for them "
@@ -451,7 +460,7 @@ async def test_restart_rabbitmq(faulty: Faulty) -> None:
         await wait_for(drained, within=45)
         samples.append(("after", await _backlog(client, complaints) or 0.0))
     down = [value for phase, value in samples if phase == "down"]
-    print(
+    report(
         "[restart RabbitMQ] /metrics marfiq_outbox_backlog{source=complaints-service}: "
         + " ".join(f"{phase}={value:g}" for phase, value in samples)
     )

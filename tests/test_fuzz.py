@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-from harness import ADMIN_EMAIL, KEY_SECRET, free_port, mint_tokens, wait_ready
+from harness import ADMIN_EMAIL, KEY_SECRET, free_port, mint_tokens, report, wait_ready
 from hypothesis import HealthCheck, Phase, given, settings
 
 CITIZEN_EMAIL = "fuzz.citizen@example.ma"
@@ -113,7 +113,7 @@ def fuzz_target() -> Iterator[FuzzTarget]:
         spare = asyncio.run(mint_tokens(database_url, env, email=CITIZEN_EMAIL))
         yield FuzzTarget(url, citizen["access_token"], admin["access_token"], spare["access_token"])
     finally:
-        print(
+        report(
             f"\n[fuzz] {COUNTS['requests']} requests over {COUNTS['operations']} "
             f"operation runs, at most {MAX_EXAMPLES} generated examples each"
         )
@@ -178,5 +178,5 @@ def test_fuzz_gateway_openapi(fuzz_target: FuzzTarget) -> None:
         except (Exception, BaseExceptionGroup) as error:  # collect all, then report
             failures.append(f"{label}: {type(error).__name__}: {str(error)[:600]}")
     for failure in failures:
-        print("\n[fuzz] FAILED " + failure)
+        report("\n[fuzz] FAILED " + failure)
     assert not failures, f"{len(failures)} operations failed: see the output above"

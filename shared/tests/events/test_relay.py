@@ -32,7 +32,15 @@ async def test_two_relays_publish_each_row_exactly_once(service, eventually) -> 
     await eventually(lambda: _drained(service))
     for relay in relays:
         await relay.stop()
-    await asyncio.sleep(0.05)  # let the recorders take what is queued
+
+    # A row is marked sent once its transport took it; the recorders get it a moment
+    # later (a loaded machine makes that moment longer). Wait for every id, then a little
+    # more, so that a duplicate still on its way would be counted too.
+    async def all_received() -> bool:
+        return set(received[0] + received[1]) == set(ids)
+
+    await eventually(all_received)
+    await asyncio.sleep(0.2)
 
     everything = Counter(received[0] + received[1])
     assert set(everything) == set(ids)
