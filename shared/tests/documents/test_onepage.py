@@ -22,6 +22,7 @@ from marfiq_shared.documents import (
     render_signed,
     verify_pdf,
 )
+from marfiq_shared.testing import missing_dependency
 
 CODE = "7K3M-Q9XT-2BDR"
 URL = f"https://marfiq.test/v1/documents/{CODE}"
@@ -63,7 +64,7 @@ def identity(pki: PlatformPki) -> SigningIdentity:
 def fonts() -> object:
     found = find_fonts()
     if found is None:
-        pytest.skip("no Unicode font with Arabic glyphs on this machine (DejaVu or Noto)")
+        missing_dependency("no Unicode font with Arabic glyphs on this machine (DejaVu or Noto)")
     return found
 
 
