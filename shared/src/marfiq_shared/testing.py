@@ -1,5 +1,6 @@
 """Test helpers every service's suite can reuse: throwaway databases, service checks, a
-TCP proxy that cuts a connection on demand, and a local S3-compatible server.
+TCP proxy that cuts a connection on demand, a local S3-compatible server, and the check that
+a service's migrations build the tables its models describe.
 
 Tests run against real Postgres and RabbitMQ. When one is missing, a developer's run skips
 with one line saying so; a CI run (CI=true) fails instead, so nothing passes by not running.
@@ -13,11 +14,17 @@ import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import NoReturn
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import asyncpg  # type: ignore[import-untyped]
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, MetaData
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from marfiq_shared.db import async_url
 
 
 @contextmanager
@@ -87,6 +94,38 @@ async def create_database(admin_url: str, prefix: str = "marfiq_test") -> str:
     finally:
         await connection.close()
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+async def schema_drift(database_url: str, metadata: MetaData, schema: str) -> list[Any]:
+    """What `alembic check` would report between a migrated database and the models.
+
+    Only the service's own schema is compared (each service owns one), and the version table
+    is Alembic's own, not a model's. An empty list means the migrations and models agree.
+    """
+
+    def include(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
+        if type_ == "schema":
+            return name == schema
+        return not (type_ == "table" and name == "alembic_version")
+
+    def differences(connection: Connection) -> list[Any]:
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "version_table_schema": schema,
+                "include_schemas": True,
+                "include_name": include,
+                "compare_type": True,
+            },
+        )
+        return list(compare_metadata(context, metadata))
+
+    engine = create_async_engine(async_url(database_url))
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(differences)
+    finally:
+        await engine.dispose()
 
 
 async def drop_database(admin_url: str, url: str) -> None:
