@@ -234,47 +234,38 @@ class LocalStorage:
     ) -> StoredObject:
         target = self.path(key)
         measured = _Measured(max_bytes=max_bytes, accept=accept)
-        scratch = self._scratch / uuid.uuid4().hex
-        handle: BinaryIO | None = None
+        scratch = _ScratchFile(self._scratch)
+        # Each hop to a worker thread costs about as much CPU as writing 100 KB: the last
+        # run is held back and written with the fsync, the close and the rename in one hop.
+        held = b""
         try:
             async for chunk in chunks:
                 ready = measured.take(chunk)
-                if ready:
-                    handle = await self._write(handle, scratch, ready)
-            handle = await self._write(handle, scratch, measured.finish(), sync=True)
-            await asyncio.to_thread(handle.close)
-            await asyncio.to_thread(_publish, scratch, target)
-        finally:
-            if handle is not None and not handle.closed:
-                await asyncio.to_thread(handle.close)
-            await asyncio.to_thread(scratch.unlink, True)
+                if not ready:
+                    continue
+                if held:
+                    await asyncio.to_thread(scratch.write, held)
+                held = ready
+            held += measured.finish()
+            await asyncio.to_thread(scratch.publish, held, target)
+        except BaseException:
+            # Shielded: a cancelled request must still leave no scratch file behind.
+            await asyncio.shield(asyncio.to_thread(scratch.discard))
+            raise
         return measured.stored(key)
 
-    async def _write(
-        self, handle: BinaryIO | None, scratch: Path, data: bytes, *, sync: bool = False
-    ) -> BinaryIO:
-        """Append to the scratch file (created on first use); fsync the last write."""
-
-        def write() -> BinaryIO:
-            nonlocal handle
-            if handle is None:
-                self._scratch.mkdir(parents=True, exist_ok=True)
-                handle = scratch.open("xb")
-            handle.write(data)
-            if sync:
-                handle.flush()
-                os.fsync(handle.fileno())
-            return handle
-
-        return await asyncio.to_thread(write)
-
     async def read(self, key: str, *, chunk_bytes: int = CHUNK_BYTES) -> AsyncIterator[bytes]:
-        handle = await asyncio.to_thread(self.path(key).open, "rb")
+        # A file shorter than a chunk (a receipt) is opened, read and closed in one hop.
+        handle, chunk = await asyncio.to_thread(_open_and_read, self.path(key), chunk_bytes)
         try:
-            while chunk := await asyncio.to_thread(handle.read, chunk_bytes):
+            while chunk:
                 yield chunk
+                if handle.closed:
+                    return
+                chunk = await asyncio.to_thread(handle.read, chunk_bytes)
         finally:
-            await asyncio.to_thread(handle.close)
+            if not handle.closed:
+                await asyncio.to_thread(handle.close)
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self.path(key).unlink, True)
@@ -286,16 +277,55 @@ class LocalStorage:
         """Nothing to release: files are opened per call."""
 
 
-def _publish(scratch: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(scratch, target)
-    # The rename itself must survive a crash, or a committed row could point at nothing.
-    with contextlib.suppress(OSError):
-        directory = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+def _open_and_read(path: Path, chunk_bytes: int) -> tuple[BinaryIO, bytes]:
+    """The open file and its first chunk; closed already when that was all of it."""
+    handle = path.open("rb")
+    try:
+        chunk = handle.read(chunk_bytes)
+        if len(chunk) < chunk_bytes:
+            handle.close()
+    except BaseException:
+        handle.close()
+        raise
+    return handle, chunk
+
+
+class _ScratchFile:
+    """The file an upload is written to before it becomes the object; blocking methods,
+    each called in a worker thread."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.path = folder / uuid.uuid4().hex
+        self.handle: BinaryIO | None = None
+
+    def write(self, data: bytes) -> None:
+        if self.handle is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.handle = self.path.open("xb")
+        self.handle.write(data)
+
+    def publish(self, data: bytes, target: Path) -> None:
+        """Write the last bytes, make the file durable and move it to `target`."""
+        self.write(data)
+        assert self.handle is not None
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.path, target)
+        # The rename itself must survive a crash, or a committed row could point at nothing.
+        with contextlib.suppress(OSError):
+            directory = os.open(target.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+
+    def discard(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+        self.path.unlink(missing_ok=True)
 
 
 def open_storage(url: str) -> Storage:
