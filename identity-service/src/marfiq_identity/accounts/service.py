@@ -60,6 +60,36 @@ def default_roles(kind: AccountKind) -> list[str]:
     return [kind.value]
 
 
+def new_account(
+    *,
+    kind: AccountKind,
+    email: str | None = None,
+    phone: str | None = None,
+    language: Language = "fr",
+    administration_id: uuid.UUID | None = None,
+    roles: Iterable[str] | None = None,
+    cin: str | None = None,
+    now: datetime | None = None,
+) -> Account:
+    """An account with normalised contacts, not written yet (see `create_account`)."""
+    if email is None and phone is None and cin is None:
+        raise InvalidContact("an account needs a phone number, an e-mail address or a CIN")
+    now = now or datetime.now(UTC)
+    return Account(
+        id=uuid.uuid4(),
+        kind=kind.value,
+        email=normalize_email(email) if email is not None else None,
+        phone=normalize_phone(phone) if phone is not None else None,
+        language=language,
+        cin=cin,
+        administration_id=administration_id,
+        roles=sorted(set(roles if roles is not None else default_roles(kind))),
+        created_at=now,
+        updated_at=now,
+        disabled_at=None,
+    )
+
+
 async def create_account(
     session: Executor,
     *,
@@ -77,21 +107,15 @@ async def create_account(
     The returned object is a snapshot of the row written, not attached to the session:
     change an account through `repository.get_for_update`.
     """
-    if email is None and phone is None and cin is None:
-        raise InvalidContact("an account needs a phone number, an e-mail address or a CIN")
-    now = now or datetime.now(UTC)
-    account = Account(
-        id=uuid.uuid4(),
-        kind=kind.value,
-        email=normalize_email(email) if email is not None else None,
-        phone=normalize_phone(phone) if phone is not None else None,
+    account = new_account(
+        kind=kind,
+        email=email,
+        phone=phone,
         language=language,
-        cin=cin,
         administration_id=administration_id,
-        roles=sorted(set(roles if roles is not None else default_roles(kind))),
-        created_at=now,
-        updated_at=now,
-        disabled_at=None,
+        roles=roles,
+        cin=cin,
+        now=now,
     )
     await repository.insert_account(session, account)
     return account

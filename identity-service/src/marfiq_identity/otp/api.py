@@ -16,6 +16,7 @@ from marfiq_identity.dependencies import (
 from marfiq_identity.otp import service
 from marfiq_identity.otp.errors import ChannelUnavailable
 from marfiq_identity.otp.schemas import OtpChallengeRead, OtpRequest, OtpVerify
+from marfiq_identity.raw import raw_connection
 from marfiq_identity.tokens.schemas import TokenResponse, no_store
 from marfiq_identity.transactions import in_raw_transaction
 from marfiq_shared.i18n import current_language
@@ -39,19 +40,17 @@ async def request_code(
     """
     if not postman.can_send(body.channel):
         raise ChannelUnavailable()
-    language = current_language.get()
-    issued = await in_raw_transaction(
-        database,
-        lambda session: service.request_code(
-            session,
+    # One statement, atomic by itself: no BEGIN and COMMIT round trips around it.
+    async with raw_connection(database) as connection:
+        issued = await service.request_code(
+            connection,
             channel=body.channel,
             destination=body.destination,
-            language=language,
+            language=current_language.get(),
             client_address=address,
             settings=settings,
             hasher=hasher,
-        ),
-    )
+        )
     # Sent only now that the challenge is committed, in the background.
     postman.post(issued.message)
     return OtpChallengeRead(challenge_id=issued.challenge_id, expires_in=issued.expires_in)

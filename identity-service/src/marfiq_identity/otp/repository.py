@@ -1,8 +1,9 @@
 """Every query on challenges and on the sending and guessing counters.
 
-The two hot paths (asking for a code, answering one) read everything they decide on in a
-single round trip each (`add_challenge`, `proof_state`), and send their SQL straight to the
-driver (see `marfiq_identity.raw`); tables are in the service's fixed schema, `identity`.
+The two hot paths (asking for a code, answering one) take the contact's lock and read
+everything they decide on in a single round trip each (`open_challenge`, `try_code`: the
+functions of migration 0008), and send their SQL straight to the driver (see
+`marfiq_identity.raw`); tables are in the service's fixed schema, `identity`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ async def lock_key(session: Executor, key: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class SendState:
-    """What decides whether a code may go to a contact now."""
+    """What decided whether a code could go to a contact now, and whether it was opened."""
 
     holder_language: str | None
     throttled_until: datetime | None
@@ -39,38 +40,17 @@ class SendState:
     last_sent_at: datetime | None
     from_address: int
     oldest_from_address: datetime | None
+    opened: bool
 
 
-_ADD_CHALLENGE = """
-WITH holder AS (SELECT id, language FROM identity.accounts WHERE $COLUMN = $1::text),
-recent AS (
-    SELECT created_at FROM identity.otp_challenges
-    WHERE client_address = $3::text AND created_at > $4::timestamptz
-    ORDER BY created_at DESC LIMIT $5::int
-),
-added AS (
-    INSERT INTO identity.otp_challenges (id, purpose, channel, destination, account_id,
-        code_hash, language, client_address, created_at, expires_at, attempts)
-    SELECT $6, $7, $8, $1, $9, $10, coalesce((SELECT language FROM holder), $11), $3, $12,
-        $13, 0
+# One call, atomic by itself: see migration 0008 for what it locks and reads.
+_OPEN_CHALLENGE = (
+    "SELECT * FROM identity.open_otp_challenge("
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
 )
-SELECT
-    (SELECT language FROM holder),
-    (SELECT max(throttled_until) FROM identity.otp_failure_counts
-        WHERE subject IN ('contact:' || $1::text, 'account:' || (SELECT id::text FROM holder))),
-    (SELECT count(*) FROM identity.otp_challenges
-        WHERE destination = $1::text AND created_at > $2::timestamptz),
-    (SELECT max(created_at) FROM identity.otp_challenges
-        WHERE destination = $1::text AND created_at > $2::timestamptz),
-    (SELECT count(*) FROM recent),
-    (SELECT min(created_at) FROM recent)
-"""
-_ADD_CHALLENGE_SQL = {
-    column: _ADD_CHALLENGE.replace("$COLUMN", column) for column in ("phone", "email")
-}
 
 
-async def add_challenge(
+async def open_challenge(
     session: Executor,
     *,
     challenge_id: uuid.UUID,
@@ -81,102 +61,38 @@ async def add_challenge(
     code_hash: bytes,
     language: str,
     client_address: str,
-    created_at: datetime,
+    now: datetime,
     expires_at: datetime,
     contact_since: datetime,
     address_since: datetime,
+    cooldown_s: int,
+    destination_limit: int,
     address_limit: int,
 ) -> SendState:
-    """Store a challenge (in the language of the contact's account if it has one, else
-    `language`) and return the send state as it stood before it, in one round trip: the
-    contact's account language, its throttling, the codes sent to it since `contact_since`,
-    and the codes asked from `address` since `address_since` (counted up to the limit).
-
-    The caller refuses when a limit is passed, and the refusal rolls the challenge back.
-    """
-    column = "phone" if destination.startswith("+") else "email"
+    """Under the contact's lock, read the send state and store the challenge when no limit
+    refuses it (in the language of the contact's account if it has one, else `language`),
+    in one round trip: the account's language, its throttling, the codes sent to the
+    contact since `contact_since` and those asked from the address since `address_since`
+    (counted up to the limit). A refused challenge is not written."""
     row = await (await driver(session)).fetchrow(
-        _ADD_CHALLENGE_SQL[column],
-        destination,
-        contact_since,
-        client_address,
-        address_since,
-        address_limit,
+        _OPEN_CHALLENGE,
         challenge_id,
         purpose,
         channel,
+        destination,
         account_id,
         code_hash,
         language,
-        created_at,
+        client_address,
+        now,
         expires_at,
+        contact_since,
+        address_since,
+        cooldown_s,
+        destination_limit,
+        address_limit,
     )
-    return SendState(row[0], row[1], int(row[2]), row[3], int(row[4]), row[5])
-
-
-@dataclass(frozen=True, slots=True)
-class ProofState:
-    """The contact's account (a snapshot, not attached to the session), where its failure
-    counts stand, and the CIN an authority ties to the contact, if any."""
-
-    holder: Account | None
-    throttled_until: datetime | None
-    has_failures: bool
-    authoritative_cin: str | None
-
-
-_PROOF_STATE = """
-WITH holder AS (
-    SELECT id, kind, phone, email, language, cin, administration_id, roles, created_at,
-        updated_at, disabled_at
-    FROM identity.accounts WHERE $COLUMN = $1::text
-),
-failures AS (
-    SELECT throttled_until FROM identity.otp_failure_counts
-    WHERE subject IN ('contact:' || $1::text, 'account:' || (SELECT id::text FROM holder))
-)$CONSUME
-SELECT holder.*,
-    (SELECT max(throttled_until) FROM failures) AS throttled_until,
-    EXISTS (SELECT 1 FROM failures) AS has_failures,
-    (SELECT cin FROM identity.authoritative_contacts WHERE contact = $1::text) AS registry_cin
-FROM (SELECT 1) AS one LEFT JOIN holder ON true
-"""
-_CONSUME = """,
-consumed AS (
-    UPDATE identity.otp_challenges SET consumed_at = $3::timestamptz WHERE id = $2::uuid
-)"""
-_PROOF_STATE_SQL = {
-    (column, consume): _PROOF_STATE.replace("$COLUMN", column).replace(
-        "$CONSUME", _CONSUME if consume else ""
-    )
-    for column in ("phone", "email")
-    for consume in (False, True)
-}
-
-
-async def proof_state(
-    session: Executor,
-    *,
-    contact: str,
-    consume: uuid.UUID | None = None,
-    now: datetime | None = None,
-) -> ProofState:
-    """Everything answering a code decides on, in one round trip; with `consume`, that
-    challenge is spent in the same statement (a right code: the caller's refusals roll it
-    back). The authoritative CIN is read here rather than by the assurance feature only
-    to save that round trip."""
-    column = "phone" if contact.startswith("+") else "email"
-    driven = await driver(session)
-    if consume is None:
-        row = await driven.fetchrow(_PROOF_STATE_SQL[column, False], contact)
-    else:
-        row = await driven.fetchrow(_PROOF_STATE_SQL[column, True], contact, consume, now)
-    holder = None
-    if row["id"] is not None:
-        holder = Account(**{name: row[name] for name in ACCOUNT_COLUMNS})
-    return ProofState(
-        holder, row["throttled_until"], bool(row["has_failures"]), row["registry_cin"]
-    )
+    return SendState(row[0], row[1], int(row[2]), row[3], int(row[4]), row[5], bool(row[6]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,18 +108,26 @@ class SpentTry:
     attempts: int
 
 
-# The contact's lock (as `lock_key` takes it) is taken in the same statement, once the
-# challenge is known: what is read after it sees everything an earlier holder committed.
-_SPEND = """
-UPDATE identity.otp_challenges SET attempts = attempts + 1
-WHERE id = $1 AND purpose = $2 AND consumed_at IS NULL AND expires_at > $3
-    AND attempts < $4 AND ($5::uuid IS NULL OR account_id = $5::uuid)
-RETURNING id, channel, destination, account_id, code_hash, language, attempts,
-    pg_advisory_xact_lock(hashtextextended('contact:' || destination, 0))
-"""
+@dataclass(frozen=True, slots=True)
+class TriedCode:
+    """A try counted on a challenge, and where its contact stands: its account (a snapshot,
+    not attached to the session), its failure counts, the CIN an authority ties to it, and
+    whether that account signed in before, and from the device named."""
+
+    challenge: SpentTry
+    holder: Account | None
+    throttled_until: datetime | None
+    has_failures: bool
+    authoritative_cin: str | None
+    signed_in_before: bool
+    device_known: bool
 
 
-async def spend_attempt(
+_TRY_CODE = "SELECT * FROM identity.try_otp_code($1, $2, $3, $4, $5, $6, $7)"
+_HOLDER = [(name, f"holder_{name}") for name in ACCOUNT_COLUMNS]
+
+
+async def try_code(
     session: Executor,
     *,
     challenge_id: uuid.UUID,
@@ -211,14 +135,34 @@ async def spend_attempt(
     account_id: uuid.UUID | None,
     now: datetime,
     max_attempts: int,
-) -> SpentTry | None:
-    """Count one try on a live challenge that has tries left and return it; it and its
-    contact (`lock_key`) stay locked until the transaction ends. None when there is no
-    such challenge."""
+    code_hash: bytes,
+    device: str | None,
+) -> TriedCode | None:
+    """Count one try on a live challenge that has tries left, take its contact's lock
+    (`lock_key`), spend the challenge when `code_hash` is its own, and read everything
+    answering a code decides on: one round trip. None when there is no such challenge.
+
+    The caller's transaction keeps the lock and the counted try; it must roll back a try
+    it refuses without cost (throttled). The authoritative CIN is read here rather than by
+    the assurance feature only to save a round trip.
+    """
     row = await (await driver(session)).fetchrow(
-        _SPEND, challenge_id, purpose, now, max_attempts, account_id
+        _TRY_CODE, challenge_id, purpose, account_id, now, max_attempts, code_hash, device
     )
-    return SpentTry(*row[:7]) if row is not None else None
+    if row["destination"] is None:
+        return None
+    holder = None
+    if row["holder_id"] is not None:
+        holder = Account(**{name: row[column] for name, column in _HOLDER})
+    return TriedCode(
+        SpentTry(challenge_id, *row[:6]),
+        holder,
+        row["throttled_until"],
+        bool(row["has_failures"]),
+        row["registry_cin"],
+        bool(row["signed_in_before"]),
+        bool(row["device_known"]),
+    )
 
 
 async def get_challenge(session: Executor, challenge_id: uuid.UUID) -> OtpChallenge | None:

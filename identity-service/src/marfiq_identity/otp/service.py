@@ -28,10 +28,11 @@ from marfiq_identity.otp.errors import (
     Throttled,
     WrongCode,
 )
-from marfiq_identity.otp.repository import SpentTry
+from marfiq_identity.otp.repository import SendState, SpentTry
 from marfiq_identity.raw import Executor
 from marfiq_identity.settings import IdentitySettings
 from marfiq_identity.signin.service import (
+    DeviceSeen,
     SessionOpened,
     account_for_contact,
     tell_if_new_device,
@@ -96,21 +97,18 @@ async def request_code(
 ) -> CodeIssued:
     """Open a challenge for `destination` within the send limits; return what to send.
 
-    A refusal is raised after the challenge was written: the caller's transaction must
-    roll back on it (every caller's does: these refusals are not `KeptRefusal`s).
+    One statement, atomic by itself: the caller needs no transaction around it. A refused
+    request writes nothing.
     """
     now = now or datetime.now(UTC)
     contact = normalize_destination(channel, destination)
-    await repository.lock_key(session, f"contact:{contact}")
     window = timedelta(seconds=settings.otp_destination_window_s)
     address_window = timedelta(seconds=settings.otp_address_window_s)
     if account is not None:
         language = account.language  # type: ignore[assignment]
     challenge_id = uuid.uuid4()
     code = new_code()
-    # The challenge is written with the reading of the limits (one round trip); every
-    # refusal below rolls it back, so a refused request leaves nothing behind.
-    state = await repository.add_challenge(
+    state = await repository.open_challenge(
         session,
         challenge_id=challenge_id,
         purpose=purpose,
@@ -120,26 +118,18 @@ async def request_code(
         code_hash=hasher.digest(challenge_id, code),
         language=language,
         client_address=client_address,
-        created_at=now,
+        now=now,
         expires_at=now + timedelta(seconds=settings.otp_ttl_s),
         contact_since=now - window,
         address_since=now - address_window,
+        cooldown_s=settings.otp_resend_cooldown_s,
+        destination_limit=settings.otp_destination_limit,
         address_limit=settings.otp_address_limit,
     )
+    if not state.opened:
+        raise _send_refusal(state, now=now, settings=settings)
     if state.holder_language is not None:
         language = state.holder_language  # type: ignore[assignment]
-    _check_not_throttled(state.throttled_until, now)
-    cooldown = timedelta(seconds=settings.otp_resend_cooldown_s)
-    if state.last_sent_at is not None and now - state.last_sent_at < cooldown:
-        raise ResendTooSoon(until=state.last_sent_at + cooldown, now=now)
-    if state.sent >= settings.otp_destination_limit:
-        raise SendLimitReached(until=now + window, now=now)
-    # Concurrent requests of one address do not see each other's uncommitted challenges,
-    # so a burst may pass the address limit by the number in flight: the price of never
-    # making requests queue behind one another.
-    if state.from_address >= settings.otp_address_limit:
-        oldest = state.oldest_from_address or now
-        raise SendLimitReached(until=oldest + address_window, now=now)
     return CodeIssued(
         challenge_id=challenge_id,
         expires_in=settings.otp_ttl_s,
@@ -154,13 +144,33 @@ async def request_code(
     )
 
 
+def _send_refusal(state: SendState, *, now: datetime, settings: IdentitySettings) -> Exception:
+    """Why the database refused to open a challenge (it applied these very limits)."""
+    if state.throttled_until is not None and state.throttled_until > now:
+        return Throttled(until=state.throttled_until, now=now)
+    cooldown = timedelta(seconds=settings.otp_resend_cooldown_s)
+    if state.last_sent_at is not None and now - state.last_sent_at < cooldown:
+        return ResendTooSoon(until=state.last_sent_at + cooldown, now=now)
+    window = timedelta(seconds=settings.otp_destination_window_s)
+    if state.sent >= settings.otp_destination_limit:
+        return SendLimitReached(until=now + window, now=now)
+    # Concurrent requests of one address do not see each other's uncommitted challenges,
+    # so a burst may pass the address limit by the number in flight: the price of never
+    # making requests queue behind one another.
+    oldest = state.oldest_from_address or now
+    address_window = timedelta(seconds=settings.otp_address_window_s)
+    return SendLimitReached(until=oldest + address_window, now=now)
+
+
 @dataclass(frozen=True, slots=True)
 class CodeProven:
-    """A right code: the challenge it answered and the account its contact belongs to."""
+    """A right code: the challenge it answered, the account its contact belongs to, and
+    whether that account signed in before and from the device named."""
 
     challenge: SpentTry
     holder: Account | None
     authoritative_cin: str | None
+    seen: DeviceSeen | None = None
 
 
 async def prove_code(
@@ -172,6 +182,7 @@ async def prove_code(
     settings: IdentitySettings,
     hasher: CodeHasher,
     account_id: uuid.UUID | None = None,
+    device: str | None = None,
     now: datetime | None = None,
 ) -> CodeProven:
     """Spend one try of a challenge; the challenge is consumed when the code is right.
@@ -181,15 +192,17 @@ async def prove_code(
     is refused.
     """
     now = now or datetime.now(UTC)
-    challenge = await repository.spend_attempt(
+    tried = await repository.try_code(
         session,
         challenge_id=challenge_id,
         purpose=purpose,
         account_id=account_id,
         now=now,
         max_attempts=settings.otp_max_attempts,
+        code_hash=hasher.digest(challenge_id, code),
+        device=device,
     )
-    if challenge is None:
+    if tried is None:
         found = await repository.get_challenge(session, challenge_id)
         if (
             found is not None
@@ -200,16 +213,15 @@ async def prove_code(
         ):
             raise AttemptsExhausted()
         raise CodeExpired()
-    # The contact is locked now (spend_attempt). A right code is spent in the statement
-    # that reads the state; a throttled try is refused and rolled back: it costs the
+    challenge = tried.challenge
+    # The contact is locked now. A right code was spent in the statement that read the
+    # state (the database compared the digests; the decision is this constant-time one,
+    # on the same values); a throttled try is refused and rolled back: it costs the
     # challenge nothing.
     right = hasher.matches(challenge.id, code, challenge.code_hash)
-    state = await repository.proof_state(
-        session, contact=challenge.destination, consume=challenge.id if right else None, now=now
-    )
-    holder = state.holder
+    holder = tried.holder
     subjects = failure_subjects(challenge.destination, holder)
-    _check_not_throttled(state.throttled_until, now)
+    _check_not_throttled(tried.throttled_until, now)
     if not right:
         await repository.record_failure(
             session,
@@ -220,9 +232,14 @@ async def prove_code(
             throttled_until=now + timedelta(seconds=settings.otp_failure_throttle_s),
         )
         raise WrongCode(attempts_left=settings.otp_max_attempts - challenge.attempts)
-    if state.has_failures:
+    if tried.has_failures:
         await repository.clear_failures(session, subjects)
-    return CodeProven(challenge=challenge, holder=holder, authoritative_cin=state.authoritative_cin)
+    seen = None
+    if holder is not None and device is not None:
+        seen = DeviceSeen(before=tried.signed_in_before, known=tried.device_known)
+    return CodeProven(
+        challenge=challenge, holder=holder, authoritative_cin=tried.authoritative_cin, seen=seen
+    )
 
 
 async def prune(session: AsyncSession, *, settings: IdentitySettings, now: datetime) -> None:
@@ -256,6 +273,7 @@ async def sign_in_with_code(
         purpose="sign_in",
         settings=settings,
         hasher=hasher,
+        device=device,
         now=now,
     )
     challenge = proven.challenge
@@ -267,7 +285,13 @@ async def sign_in_with_code(
         language=challenge.language,  # type: ignore[arg-type]
         now=now,
     )
-    notice_queued = await tell_if_new_device(session, signed_in=signed_in, device=device, now=now)
+    notice_queued = await tell_if_new_device(
+        session,
+        signed_in=signed_in,
+        device=device,
+        now=now,
+        seen=proven.seen if signed_in.account is proven.holder else None,
+    )
     tokens = await start_session(
         session,
         account=signed_in.account,
@@ -277,5 +301,6 @@ async def sign_in_with_code(
         settings=settings,
         now=now,
         device=device,
+        new_account=signed_in.created,
     )
     return SessionOpened(tokens, notice_queued)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from marfiq_identity.accounts import repository as accounts
 from marfiq_identity.accounts.models import Account, AccountKind
-from marfiq_identity.accounts.service import create_account
+from marfiq_identity.accounts.service import new_account
 from marfiq_identity.eid.challenges import Challenge, new_challenge
 from marfiq_identity.eid.errors import EidChallengeInvalid
 from marfiq_identity.eid.service import EidIdentity, verify_eid
@@ -72,7 +72,8 @@ async def account_for_eid(
     now: datetime | None = None,
 ) -> SignedIn:
     """The account of the CIN the chip proved: found, linked to the signed-in account that
-    asked (`linking`), or created. Every refusal comes before anything is written."""
+    asked (`linking`), or new (written with the session: `SignedIn.created`). Every refusal
+    comes before anything is written."""
     now = now or datetime.now(UTC)
     if identity.cin is None:
         raise EidNoCin()
@@ -93,9 +94,7 @@ async def account_for_eid(
             account.cin = cin
             account.updated_at = now
             return SignedIn(account, "high")
-    created = await create_account(
-        session, kind=AccountKind.citizen, cin=cin, language=language, now=now
-    )
+    created = new_account(kind=AccountKind.citizen, cin=cin, language=language, now=now)
     return SignedIn(created, "high", created=True)
 
 
@@ -150,5 +149,6 @@ async def sign_in_with_card(
         settings=settings,
         now=now,
         device=device,
+        new_account=signed_in.created,
     )
     return SessionOpened(tokens, notice_queued)

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from marfiq_identity.accounts import repository as accounts
 from marfiq_identity.accounts.models import Account, AccountKind
-from marfiq_identity.accounts.service import create_account
+from marfiq_identity.accounts.service import new_account
 from marfiq_identity.notifications.service import queue_notice
 from marfiq_identity.otp.errors import AccountDisabled
 from marfiq_identity.otp.repository import lock_key
@@ -36,9 +36,20 @@ class SessionOpened:
 
 @dataclass(frozen=True, slots=True)
 class SignedIn:
+    """The account a proof signs in to. A `created` one is new and not written yet:
+    `start_session(new_account=True)` stores it with the session, in one round trip."""
+
     account: Account
     acr: Acr
     created: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSeen:
+    """Whether an account signed in before, and ever from the device of this sign-in."""
+
+    before: bool
+    known: bool
 
 
 def _usable(account: Account) -> Account:
@@ -75,8 +86,7 @@ async def account_for_contact(
     if cin is None:
         if account is not None:
             return SignedIn(_usable(account), "low")
-        created = await create_account(
-            session,
+        created = new_account(
             kind=AccountKind.citizen,
             phone=contact if contact.startswith("+") else None,
             email=None if contact.startswith("+") else contact,
@@ -92,8 +102,7 @@ async def account_for_contact(
             # registry says this contact is theirs too.
             _add_contact(_usable(holder), contact, now)
             return SignedIn(holder, "substantial")
-        created = await create_account(
-            session,
+        created = new_account(
             kind=AccountKind.citizen,
             phone=contact if contact.startswith("+") else None,
             email=None if contact.startswith("+") else contact,
@@ -121,17 +130,25 @@ async def account_for_contact(
 
 
 async def tell_if_new_device(
-    session: Executor, *, signed_in: SignedIn, device: str | None, now: datetime
+    session: Executor,
+    *,
+    signed_in: SignedIn,
+    device: str | None,
+    now: datetime,
+    seen: DeviceSeen | None = None,
 ) -> bool:
     """Someone signs in to an account from a device it never used: tell the person on their
     channels, so that a code read over their shoulder does not go unnoticed. Whether a
-    notice was queued (the caller wakes the delivery worker after the commit)."""
+    notice was queued (the caller wakes the delivery worker after the commit). `seen`, when
+    the caller already read it for this account and device, saves the query."""
     if device is None or signed_in.created:
         return False
-    before, known = await tokens.device_seen(
-        session, account_id=signed_in.account.id, device=device
-    )
-    if not before or known:
+    if seen is None:
+        before, known = await tokens.device_seen(
+            session, account_id=signed_in.account.id, device=device
+        )
+        seen = DeviceSeen(before=before, known=known)
+    if not seen.before or seen.known:
         return False
     await queue_notice(
         orm_session(session),

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marfiq_identity.accounts.models import Account
 from marfiq_identity.raw import Executor, driver
 from marfiq_identity.tokens.models import AuthSession, RefreshToken
 
@@ -59,15 +60,34 @@ WITH opened AS (
 INSERT INTO identity.refresh_tokens (id, session_id, token_hash, created_at, expires_at)
 VALUES ($7, $1, $8, $5, $6)
 """
+# The same, for an account's first session: the account is written by the same statement.
+_INSERT_ACCOUNT_SESSION_WITH_TOKEN = """
+WITH account AS (
+    INSERT INTO identity.accounts (id, kind, phone, email, language, cin, administration_id,
+        roles, created_at, updated_at, disabled_at)
+    VALUES ($2, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+),
+opened AS (
+    INSERT INTO identity.sessions (id, account_id, acr, amr, created_at, expires_at, device)
+    VALUES ($1, $2, $3, $4, $5, $6, $9)
+)
+INSERT INTO identity.refresh_tokens (id, session_id, token_hash, created_at, expires_at)
+VALUES ($7, $1, $8, $5, $6)
+"""
 
 
 async def insert_session_with_token(
-    session: Executor, *, auth_session: AuthSession, token_id: uuid.UUID, token_hash: bytes
+    session: Executor,
+    *,
+    auth_session: AuthSession,
+    token_id: uuid.UUID,
+    token_hash: bytes,
+    new_account: Account | None = None,
 ) -> None:
     """Open a session and store its first refresh token in one round trip (sign-in hot
-    path; the foreign key is checked at the end of the statement)."""
-    await (await driver(session)).execute(
-        _INSERT_SESSION_WITH_TOKEN,
+    path; foreign keys are checked at the end of the statement), and with them the
+    session's account when it is `new_account` (its first sign-in)."""
+    arguments = [
         auth_session.id,
         auth_session.account_id,
         auth_session.acr,
@@ -77,6 +97,25 @@ async def insert_session_with_token(
         token_id,
         token_hash,
         auth_session.device,
+    ]
+    if new_account is None:
+        await (await driver(session)).execute(_INSERT_SESSION_WITH_TOKEN, *arguments)
+        return
+    if new_account.id != auth_session.account_id:
+        raise ValueError("the new account is not the session's")
+    await (await driver(session)).execute(
+        _INSERT_ACCOUNT_SESSION_WITH_TOKEN,
+        *arguments,
+        new_account.kind,
+        new_account.phone,
+        new_account.email,
+        new_account.language,
+        new_account.cin,
+        new_account.administration_id,
+        new_account.roles,
+        new_account.created_at,
+        new_account.updated_at,
+        new_account.disabled_at,
     )
 
 

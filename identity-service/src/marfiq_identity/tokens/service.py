@@ -151,8 +151,10 @@ async def start_session(
     settings: IdentitySettings,
     now: datetime | None = None,
     device: str | None = None,
+    new_account: bool = False,
 ) -> TokenResponse:
-    """Open a session for a signed-in account and issue its first tokens."""
+    """Open a session for a signed-in account and issue its first tokens; a `new_account`
+    (built, not written yet) is stored with the session, in the same statement."""
     now = now or datetime.now(UTC)
     auth_session = AuthSession(
         id=uuid.uuid4(),
@@ -171,6 +173,7 @@ async def start_session(
         auth_session=auth_session,
         token_id=uuid.uuid4(),
         token_hash=hash_refresh_token(refresh_token),
+        new_account=account if new_account else None,
     )
     access = access_token_for(
         account, auth_session=auth_session, keyring=keyring, settings=settings, now=now
