@@ -7,15 +7,29 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_correspondence.files.models import StoredFile
+from marfiq_shared.db import Database
+
+# Sent straight to asyncpg (see marfiq_shared.db.Database.driver_transaction): an upload's
+# record is one statement, atomic by itself, so it needs no BEGIN, no COMMIT and no ORM
+# session (three round trips and ~0.5 ms of CPU less per upload).
+_ADD = (
+    insert(StoredFile)
+    .values({column.key: bindparam(column.key) for column in StoredFile.__table__.columns})
+    .compile(dialect=asyncpg_dialect())
+)
+_ADD_SQL, _ADD_PARAMETERS = _ADD.string, tuple(_ADD.positiontup or ())
 
 
-async def add(session: AsyncSession, values: dict[str, Any]) -> None:
-    await session.execute(insert(StoredFile).values(**values))
+async def add(database: Database, values: dict[str, Any]) -> None:
+    """Record an uploaded file (every column of `files` in `values`)."""
+    async with database.driver_transaction() as transaction:
+        await transaction.only(_ADD_SQL, *(values[name] for name in _ADD_PARAMETERS))
 
 
 async def attach(

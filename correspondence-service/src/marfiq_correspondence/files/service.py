@@ -43,20 +43,19 @@ async def upload(
     file_id = uuid.uuid4()
     stored = await storage.put(storage_key(file_id, now), chunks, max_bytes=max_bytes)
     try:
-        async with database.sessionmaker() as session, session.begin():
-            values = {
-                "id": file_id,
-                "owner_sub": viewer.sub,
-                "owner_administration_id": viewer.administration_id,
-                "filename": filename(),
-                "content_type": stored.content_type,
-                "size": stored.size,
-                "sha256": stored.sha256,
-                "storage_key": stored.key,
-                "created_at": now,
-                "attached_at": None,
-            }
-            await repository.add(session, values)
+        values = {
+            "id": file_id,
+            "owner_sub": viewer.sub,
+            "owner_administration_id": viewer.administration_id,
+            "filename": filename(),
+            "content_type": stored.content_type,
+            "size": stored.size,
+            "sha256": stored.sha256,
+            "storage_key": stored.key,
+            "created_at": now,
+            "attached_at": None,
+        }
+        await repository.add(database, values)
     except BaseException:
         # Shielded: a cancelled request must still not leave the file behind.
         await asyncio.shield(storage.delete(stored.key))
