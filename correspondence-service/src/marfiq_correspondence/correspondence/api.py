@@ -7,6 +7,7 @@ import uuid
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
@@ -39,6 +40,8 @@ from marfiq_shared.pagination import Cursor, Limit
 router = APIRouter(prefix="/v1/correspondence", tags=["correspondence"])
 
 PDF_ANSWER: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}}}
+# Receipts and answers are about 140 KB (their fonts are embedded whole).
+ISSUED_READ_BYTES = 512 * 1024
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CorrespondenceCreated)
@@ -264,19 +267,26 @@ async def add_note(
     return await _detail(session, row, viewer)
 
 
-def _pdf_response(
-    key: str, size: int | None, sha256: str | None, name: str, storage: Files
-) -> StreamingResponse:
+def _pdf_headers(name: str, sha256: str | None) -> dict[str, str]:
     headers = {
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-store",
     }
-    if size is not None:
-        headers["Content-Length"] = str(size)
     if sha256 is not None:
         headers["ETag"] = f'"{sha256}"'
-    return StreamingResponse(storage.read(key), media_type="application/pdf", headers=headers)
+    return headers
+
+
+def _pdf_response(
+    key: str, size: int | None, sha256: str | None, name: str, storage: Files
+) -> StreamingResponse:
+    headers = _pdf_headers(name, sha256)
+    if size is not None:
+        headers["Content-Length"] = str(size)
+    # Issued documents are small: read in one piece, one worker-thread hop.
+    chunks = storage.read(key, chunk_bytes=ISSUED_READ_BYTES)
+    return StreamingResponse(chunks, media_type="application/pdf", headers=headers)
 
 
 @router.get("/{correspondence_id}/receipt", response_class=StreamingResponse, responses=PDF_ANSWER)
@@ -288,28 +298,35 @@ async def receipt(
     pki: Pki,
     settings: Settings,
     now: Now,
-) -> StreamingResponse:
+) -> Response:
     """The signed receipt of this registration (PAdES), drawn when first asked for."""
-    async with database.sessionmaker() as session:
-        row = await repository.get_visible(session, correspondence_id, viewer)
-        if row is None:
-            raise CorrespondenceNotFound()
-    document = await registry.ensure_receipt(
-        database=database,
-        storage=storage,
-        pki=pki,
-        settings=settings,
-        code=row.receipt_code,
-        now=now,
-    )
-    assert document.storage_key is not None
-    return _pdf_response(
-        document.storage_key,
-        document.size,
-        document.sha256,
-        f"receipt-{row.registration_number}.pdf",
-        storage,
-    )
+    found = await repository.visible_receipt(database, correspondence_id, viewer)
+    if found is None:
+        raise CorrespondenceNotFound()
+    name = f"receipt-{found['registration_number']}.pdf"
+    if found["storage_key"] is None:
+        content = found["content"]
+        drawn = await registry.draw_receipt(
+            database=database,
+            storage=storage,
+            pki=pki,
+            settings=settings,
+            code=found["code"],
+            reference=found["reference"],
+            content=orjson.loads(content) if isinstance(content, str) else content,
+            now=now,
+        )
+        if drawn is not None:
+            # Answered from memory: the PDF was just stored, reading it back costs more.
+            return Response(
+                drawn.pdf,
+                media_type="application/pdf",
+                headers=_pdf_headers(name, drawn.values["sha256"]),
+            )
+        found = await repository.visible_receipt(database, correspondence_id, viewer)
+        assert found is not None
+        assert found["storage_key"] is not None
+    return _pdf_response(found["storage_key"], found["size"], found["sha256"], name, storage)
 
 
 @router.get(

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, tuple_
+import asyncpg
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_correspondence.correspondence.access import Viewer
@@ -20,6 +22,7 @@ from marfiq_correspondence.correspondence.models import (
 from marfiq_correspondence.db import administrations
 from marfiq_correspondence.documents.models import IssuedDocument
 from marfiq_correspondence.files.models import StoredFile
+from marfiq_shared.db import Database
 
 
 def visible_to(viewer: Viewer) -> ColumnElement[bool]:
@@ -27,14 +30,71 @@ def visible_to(viewer: Viewer) -> ColumnElement[bool]:
     whose register holds it (also after forwarding it: it keeps what it held); the
     administration that sent it."""
     if viewer.administration_id is not None:
-        return or_(
-            Correspondence.administration_id == viewer.administration_id,
-            Correspondence.sender_administration_id == viewer.administration_id,
-        )
+        return _visible_to_administration(viewer.administration_id)
+    return _visible_to_person(viewer.sub)
+
+
+def _visible_to_administration(administration_id: Any) -> ColumnElement[bool]:
+    return or_(
+        Correspondence.administration_id == administration_id,
+        Correspondence.sender_administration_id == administration_id,
+    )
+
+
+def _visible_to_person(sub: Any) -> ColumnElement[bool]:
     return and_(
-        Correspondence.sender_sub == viewer.sub,
+        Correspondence.sender_sub == sub,
         Correspondence.sender_administration_id.is_(None),
     )
+
+
+def _driver_sql(statement: Any) -> tuple[str, tuple[str, ...]]:
+    """`statement` for asyncpg itself: its $n text and the names of its parameters."""
+    compiled = statement.compile(dialect=asyncpg_dialect())
+    return compiled.string, tuple(compiled.positiontup or ())
+
+
+# A receipt's GET is the hot read of filing (every sender fetches theirs): one statement
+# on the driver, no ORM session, for each of the two shapes of the visibility rule.
+_RECEIPT_COLUMNS = (
+    Correspondence.registration_number,
+    IssuedDocument.code,
+    IssuedDocument.kind,
+    IssuedDocument.reference,
+    IssuedDocument.content,
+    IssuedDocument.storage_key,
+    IssuedDocument.size,
+    IssuedDocument.sha256,
+)
+_RECEIPT_SQL = {
+    agent: _driver_sql(
+        select(*_RECEIPT_COLUMNS)
+        .join(IssuedDocument, IssuedDocument.code == Correspondence.receipt_code)
+        .where(
+            Correspondence.id == bindparam("id"),
+            _visible_to_administration(bindparam("administration_id"))
+            if agent
+            else _visible_to_person(bindparam("sub")),
+        )
+    )
+    for agent in (True, False)
+}
+
+
+async def visible_receipt(
+    database: Database, correspondence_id: uuid.UUID, viewer: Viewer
+) -> asyncpg.Record | None:
+    """The registry entry of the receipt of a correspondence `viewer` may see (with its
+    registration number), or None."""
+    sql, names = _RECEIPT_SQL[viewer.administration_id is not None]
+    values = {
+        "id": correspondence_id,
+        "administration_id": viewer.administration_id,
+        "sub": viewer.sub,
+    }
+    async with database.driver_transaction() as transaction:
+        row: asyncpg.Record | None = await transaction.only(sql, *(values[n] for n in names))
+    return row
 
 
 async def get_visible(

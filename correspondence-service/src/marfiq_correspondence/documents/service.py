@@ -4,8 +4,10 @@ document the platform issued is genuine."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -77,7 +79,7 @@ def receipt_entry(
 ) -> dict[str, Any]:
     """The registry row of a registration's receipt, with a fresh verification code; the
     caller inserts it with the registration. Its PDF is drawn and signed when first asked
-    for (`ensure_receipt`)."""
+    for (`draw_receipt`)."""
     return {
         "code": new_code(),
         "kind": "receipt",
@@ -91,6 +93,56 @@ def receipt_entry(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class DrawnReceipt:
+    """A receipt's PDF as it was drawn and stored, and its registry entry's new values."""
+
+    pdf: bytes
+    values: dict[str, Any]
+
+
+async def draw_receipt(
+    *,
+    database: Database,
+    storage: Storage,
+    pki: PlatformPki,
+    settings: CorrespondenceSettings,
+    code: str,
+    reference: str,
+    content: dict[str, Any],
+    now: datetime,
+) -> DrawnReceipt | None:
+    """Draw, sign and store the receipt `code` and record it in its registry entry, which
+    must not have a PDF yet; None when another request recorded one first (ours is then
+    removed again: the entry keeps the PDF that was recorded first).
+
+    No lock is held while the PDF is drawn and stored: each attempt stores under a key of
+    its own, and the entry takes the first recorded (one conditional UPDATE).
+    """
+    spec = receipt_spec(content, code=code, url=verification_url(settings, code))
+    identity = await asyncio.to_thread(platform_identity, pki, settings)
+    reason = f"Accusé de réception {reference}"
+    pdf = await asyncio.to_thread(_render_and_sign, spec, identity, reason)
+    key = f"documents/{code}-{secrets.token_hex(4)}.pdf"
+    stored = await storage.put(key, _once(pdf), max_bytes=len(pdf), accept={PDF})
+    values = {
+        "sha256": stored.sha256,
+        "size": stored.size,
+        "storage_key": stored.key,
+        "signed_by": identity.subject[:300],
+        "signed_at": now,
+    }
+    try:
+        recorded = await repository.record_pdf(database, code, values)
+    except BaseException:
+        await asyncio.shield(storage.delete(stored.key))
+        raise
+    if not recorded:
+        await storage.delete(stored.key)
+        return None
+    return DrawnReceipt(pdf, values)
+
+
 async def ensure_receipt(
     *,
     database: Database,
@@ -101,31 +153,31 @@ async def ensure_receipt(
     now: datetime,
 ) -> IssuedDocument:
     """The registry entry of `code`, with its PDF drawn, signed and stored if it was a
-    receipt not drawn yet. Its own transaction: the row lock makes a second request wait
-    for the first drawing instead of signing twice."""
-    async with database.sessionmaker() as session, session.begin():
-        document = await repository.get(session, code, for_update=True)
-        if document is None:
-            raise IssuedDocumentNotFound()
-        if document.storage_key is not None or document.kind != "receipt":
-            return document
-        spec = receipt_spec(document.content, code=code, url=verification_url(settings, code))
-        identity = await asyncio.to_thread(platform_identity, pki, settings)
-        reason = f"Accusé de réception {document.reference}"
-        pdf = await asyncio.to_thread(_render_and_sign, spec, identity, reason)
-        # The key is the code's own: an attempt that failed after storing is overwritten.
-        stored = await storage.put(storage_key(code), _once(pdf), max_bytes=len(pdf), accept={PDF})
-        values = {
-            "sha256": stored.sha256,
-            "size": stored.size,
-            "storage_key": stored.key,
-            "signed_by": identity.subject[:300],
-            "signed_at": now,
-        }
-        for key, value in values.items():
-            setattr(document, key, value)
-        await session.flush()
+    receipt not drawn yet."""
+    async with database.sessionmaker() as session:
+        document = await repository.get(session, code)
+    if document is None:
+        raise IssuedDocumentNotFound()
+    if document.storage_key is not None or document.kind != "receipt":
         return document
+    drawn = await draw_receipt(
+        database=database,
+        storage=storage,
+        pki=pki,
+        settings=settings,
+        code=code,
+        reference=document.reference,
+        content=document.content,
+        now=now,
+    )
+    if drawn is None:  # drawn meanwhile by another request: the one recorded is the one
+        async with database.sessionmaker() as session:
+            document = await repository.get(session, code)
+        assert document is not None
+        return document
+    for key, value in drawn.values.items():
+        setattr(document, key, value)
+    return document
 
 
 async def issue_answer(
