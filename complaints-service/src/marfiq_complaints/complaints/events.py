@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -96,8 +97,27 @@ STATUS_LABELS: Mapping[State, dict[str, str]] = {
 }
 
 
-# A stored complaint, or a row the scheduler's statements return with the same columns.
-Facts = Complaint | AnyRow
+@dataclass(frozen=True, slots=True)
+class Filing:
+    """A complaint being filed, as its event tells it: the filing writes it by one statement,
+    so no ORM object exists (building one cost about as much as the event itself)."""
+
+    id: uuid.UUID
+    tracking_number: str
+    kind: str
+    status: str
+    administration_id: uuid.UUID
+    owner_sub: str
+    urgent: bool
+    due_ack_at: datetime | None
+    due_answer_at: datetime
+    assignee_id: str | None = None
+    version: int = 1
+
+
+# A stored complaint, a row the scheduler's statements return with the same columns, or a
+# complaint being filed.
+Facts = Complaint | AnyRow | Filing
 
 
 def _base(complaint: Facts, *, now: datetime, actor_role: str) -> dict[str, Any]:
@@ -119,7 +139,7 @@ def _base(complaint: Facts, *, now: datetime, actor_role: str) -> dict[str, Any]
 
 
 def step_event(
-    complaint: Complaint,
+    complaint: Facts,
     *,
     action: Action,
     actor_role: str,

@@ -115,29 +115,27 @@ async def submit(
     }
     for _ in range(TRACKING_ATTEMPTS):
         values["tracking_number"] = tracking.new_tracking_number(local_day(now).year)
-        complaint = Complaint(
+        filing = events.Filing(
             id=values["id"],
             tracking_number=values["tracking_number"],
             kind=values["kind"],
             status=values["status"],
-            owner_sub=viewer.sub,
             administration_id=data.administration_id,
+            owner_sub=viewer.sub,
             urgent=data.urgent,
             due_ack_at=values["due_ack_at"],
             due_answer_at=values["due_answer_at"],
-            assignee_id=None,
-            version=1,
         )
         # Filing tells the citizen nothing more (see events.CITIZEN_TOLD): its one event
         # rides in the filing statement.
         event = events.step_event(
-            complaint,
+            filing,
             action=Action.SUBMIT,
             actor_role="citizen",
             now=now,
             extra={"subject": data.subject},
         )
-        row = outbox_row(event, source=transaction.source, subject=str(complaint.id))
+        row = outbox_row(event, source=transaction.source, subject=str(filing.id))
         values |= {f"event_{column}": value for column, value in row.items()}
         names, filed = await repository.file(transaction, values)
         if names is None:
