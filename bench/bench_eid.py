@@ -65,9 +65,7 @@ class EidLoad:
     name = "eID verification (challenge + chip's answer + verify)"
     unit = "verifications"
 
-    def __init__(self, base_url: str, cards: Cards) -> None:
-        self.challenge_url = f"{base_url}/v1/auth/eid/challenge"
-        self.verify_url = f"{base_url}/v1/auth/eid/verify"
+    def __init__(self, cards: Cards) -> None:
         self.cards = cards.cards
         self.next_card = 0
         self.done = 0
@@ -77,19 +75,19 @@ class EidLoad:
         self.phases: dict[str, list[float]] = {"challenge": [], "verify": []}
 
     async def sign_in(self, client: Any) -> None:
+        """One verification on `client` (bench_signin.HttpConnection)."""
         card = self.cards[self.next_card % len(self.cards)]
         self.next_card += 1
         n = self.next_card
         # Each phone has its own address (the script plays the trusted load balancer), so
         # the gateway's per-address limit applies as it would to citizens.
-        headers = {**_JSON, "x-forwarded-for": f"10.{128 | n >> 16 & 127}.{n >> 8 & 255}.{n & 255}"}
+        headers = b"x-forwarded-for: 10.%d.%d.%d\r\n" % (128 | n >> 16 & 127, n >> 8 & 255, n & 255)
         started = time.perf_counter()
-        async with client.post(self.challenge_url, data=b"{}", headers=headers) as response:
-            if response.status != 201:
-                self.refused[f"challenge {response.status}"] += 1
-                await response.read()
-                return
-            challenge = json.loads(await response.read())
+        status, answer = await client.post("/v1/auth/eid/challenge", b"{}", headers)
+        if status != 201:
+            self.refused[f"challenge {status}"] += 1
+            return
+        challenge = json.loads(answer)
         challenged = time.perf_counter()
         signature = card.chip.sign(base64.b64decode(challenge["nonce"]))
         body = b"".join(
@@ -103,19 +101,16 @@ class EidLoad:
                 b"}",
             )
         )
-        async with client.post(self.verify_url, data=body, headers=headers) as response:
-            answer = json.loads(await response.read())
-            if response.status != 200 or "access_token" not in answer:
-                self.refused[f"verify {response.status} {answer.get('type', '')}"] += 1
-                return
+        status, answer = await client.post("/v1/auth/eid/verify", body, headers)
+        tokens = json.loads(answer)
+        if status != 200 or "access_token" not in tokens:
+            self.refused[f"verify {status} {tokens.get('type', '')}"] += 1
+            return
         finished = time.perf_counter()
         self.done += 1
         self.latencies.append(finished - started)
         self.phases["challenge"].append(challenged - started)
         self.phases["verify"].append(finished - challenged)
-
-
-_JSON = {"content-type": "application/json"}
 
 
 if __name__ == "__main__":

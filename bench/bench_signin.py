@@ -59,6 +59,129 @@ def free_port() -> int:
         return port
 
 
+class HttpConnection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection of a virtual user, one request at a time.
+
+    The load generator shares the two cores with the platform, so it speaks HTTP itself
+    rather than through a client library: a request is one write, an answer is parsed from
+    the bytes as they come (Content-Length or chunked), nothing more.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.answer: asyncio.Future[tuple[int, bytes]] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if self.answer is not None and not self.answer.done():
+            self.answer.set_exception(ConnectionError("the server closed the connection"))
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if self.answer is None or self.answer.done():
+            return
+        parsed = parse_http_message(self.buffer)
+        if parsed is not None:
+            status, _, body, used = parsed
+            del self.buffer[:used]
+            self.answer.set_result((status, body))
+
+    async def post(self, path: str, body: bytes, headers: bytes = b"") -> tuple[int, bytes]:
+        """POST `body` (JSON) with extra `headers` (b"name: value\r\n" lines); the status
+        and body of the answer."""
+        loop = asyncio.get_running_loop()
+        if self.transport is None or self.transport.is_closing():
+            self.buffer.clear()
+            await loop.create_connection(lambda: self, self.host, self.port)
+        assert self.transport is not None
+        self.answer = loop.create_future()
+        self.transport.write(
+            b"POST %s HTTP/1.1\r\nhost: %s:%d\r\n%scontent-type: application/json\r\n"
+            b"user-agent: marfiq-bench/1\r\ncontent-length: %d\r\n\r\n%s"
+            % (path.encode(), self.host.encode(), self.port, headers, len(body), body)
+        )
+        return await self.answer
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.IGNORECASE)
+_CHUNKED = re.compile(rb"\r\ntransfer-encoding:[ \t]*chunked", re.IGNORECASE)
+
+
+def parse_http_message(buffer: bytearray) -> tuple[int, bytes, bytes, int] | None:
+    """The first complete HTTP/1.1 message in `buffer`: (status, or 0 for a request; the
+    start line; the body; bytes used), or None while it is incomplete."""
+    end = buffer.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    head = bytes(buffer[: end + 2])
+    start_line = head[: head.find(b"\r\n")]
+    status = int(start_line[9:12]) if start_line.startswith(b"HTTP/") else 0
+    begin = end + 4
+    length = _CONTENT_LENGTH.search(head)
+    if length is not None:
+        stop = begin + int(length.group(1))
+        return (
+            (status, start_line, bytes(buffer[begin:stop]), stop) if len(buffer) >= stop else None
+        )
+    if _CHUNKED.search(head) is None:
+        return status, start_line, b"", begin
+    body = bytearray()
+    position = begin
+    while True:
+        line_end = buffer.find(b"\r\n", position)
+        if line_end < 0:
+            return None
+        size = int(bytes(buffer[position:line_end]).split(b";")[0], 16)
+        chunk_start = line_end + 2
+        if size == 0:
+            trailer_end = buffer.find(b"\r\n\r\n", line_end)
+            return (status, start_line, bytes(body), trailer_end + 4) if trailer_end >= 0 else None
+        if len(buffer) < chunk_start + size + 2:
+            return None
+        body += buffer[chunk_start : chunk_start + size]
+        position = chunk_start + size + 2
+
+
+_SMS_ACCEPTED = (
+    b"HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: 19\r\n\r\n"
+    b'{"status":"queued"}'
+)
+_NOT_FOUND = b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"
+
+
+class _SmsConnection(asyncio.Protocol):
+    """One connection of identity's SMS sender to the stand-in (kept alive, reused)."""
+
+    def __init__(self, stand_in: SmsStandIn) -> None:
+        self.stand_in = stand_in
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        assert self.transport is not None
+        while (parsed := parse_http_message(self.buffer)) is not None:
+            _, start_line, body, used = parsed
+            del self.buffer[:used]
+            if not start_line.startswith(b"POST /messages "):
+                self.transport.write(_NOT_FOUND)
+                continue
+            self.stand_in.receive(json.loads(body))
+            self.transport.write(_SMS_ACCEPTED)
+
+
 class SmsStandIn:
     """The SMS provider: hands each received code to whoever waits for that number."""
 
@@ -66,33 +189,31 @@ class SmsStandIn:
         self.waiting: dict[str, asyncio.Future[str]] = {}
         self.received = 0
         self.url = ""
-        self._runner: object | None = None
+        self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
-        from aiohttp import web
-
-        async def receive(request: web.Request) -> web.Response:
-            body = await request.json()
-            self.received += 1
-            match = CODE.search(body["text"])
-            future = self.waiting.pop(body["to"], None)
-            if future is not None and match is not None and not future.done():
-                future.set_result(match.group(1))
-            return web.json_response({"status": "queued"}, status=202)
-
-        app = web.Application()
-        app.router.add_post("/messages", receive)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
         port = free_port()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        self._runner = runner
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: _SmsConnection(self), "127.0.0.1", port
+        )
         self.url = f"http://127.0.0.1:{port}/messages"
+
+    def receive(self, message: dict[str, Any]) -> None:
+        """A message as the provider got it: the code is read from its text."""
+        self.received += 1
+        match = CODE.search(message["text"])
+        future = self.waiting.pop(message["to"], None)
+        if future is not None and match is not None and not future.done():
+            future.set_result(match.group(1))
 
     def expect(self, phone: str) -> asyncio.Future[str]:
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.waiting[phone] = future
         return future
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -184,9 +305,7 @@ class OtpLoad:
     name = "OTP sign-in (request + SMS delivery + verify)"
     unit = "sign-ins"
 
-    def __init__(self, base_url: str, sms: SmsStandIn) -> None:
-        self.request_url = f"{base_url}/v1/auth/otp"
-        self.verify_url = f"{base_url}/v1/auth/otp/verify"
+    def __init__(self, sms: SmsStandIn) -> None:
         self.sms = sms
         self.next_number = 0
         self.done = 0
@@ -201,19 +320,18 @@ class OtpLoad:
         n = self.next_number
         return f"+212661{n:06d}", f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
 
-    async def sign_in(self, client: Any) -> None:
+    async def sign_in(self, client: HttpConnection) -> None:
         phone, address = self.phone()
-        headers = {"content-type": "application/json", "x-forwarded-for": address}
+        headers = b"x-forwarded-for: %s\r\n" % address.encode()
         started = time.perf_counter()
         code = self.sms.expect(phone)
         body = b'{"channel":"sms","destination":"%s"}' % phone.encode()
-        async with client.post(self.request_url, data=body, headers=headers) as response:
-            if response.status != 202:
-                self.refused[f"otp {response.status}"] += 1
-                self.sms.waiting.pop(phone, None)
-                await response.read()
-                return
-            challenge = json.loads(await response.read())["challenge_id"]
+        status, answer = await client.post("/v1/auth/otp", body, headers)
+        if status != 202:
+            self.refused[f"otp {status}"] += 1
+            self.sms.waiting.pop(phone, None)
+            return
+        challenge = json.loads(answer)["challenge_id"]
         requested = time.perf_counter()
         try:
             received = await asyncio.wait_for(code, 10)
@@ -222,11 +340,10 @@ class OtpLoad:
             return
         delivered = time.perf_counter()
         body = b'{"challenge_id":"%s","code":"%s"}' % (challenge.encode(), received.encode())
-        async with client.post(self.verify_url, data=body, headers=headers) as response:
-            answer = json.loads(await response.read())
-            if response.status != 200 or "access_token" not in answer:
-                self.refused[f"verify {response.status}"] += 1
-                return
+        status, answer = await client.post("/v1/auth/otp/verify", body, headers)
+        if status != 200 or "access_token" not in json.loads(answer):
+            self.refused[f"verify {status}"] += 1
+            return
         finished = time.perf_counter()
         self.done += 1
         self.latencies.append(finished - started)
@@ -235,26 +352,32 @@ class OtpLoad:
         self.phases["verify"].append(finished - delivered)
 
 
-async def drive(load: Any, *, concurrency: int, duration: float, warm_up: float = 2.0) -> float:
-    """Run `load` with `concurrency` users: a warm-up, then `duration` seconds measured."""
-    import aiohttp
+async def drive(
+    load: Any, base_url: str, *, concurrency: int, duration: float, warm_up: float = 2.0
+) -> float:
+    """Run `load` with `concurrency` users (a connection each): a warm-up, then `duration`
+    seconds measured."""
+    host, port = base_url.removeprefix("http://").rsplit(":", 1)
+    clients = [HttpConnection(host, int(port)) for _ in range(concurrency)]
 
-    async def user(client: Any, deadline: float) -> None:
+    async def user(client: HttpConnection, deadline: float) -> None:
         while time.monotonic() < deadline:
             await load.sign_in(client)
 
-    connector = aiohttp.TCPConnector(limit=concurrency * 2)
-    async with aiohttp.ClientSession(connector=connector) as client:
+    try:
         # Warm up: connections, the JWKS cache of the gateway, prepared statements.
         warm = time.monotonic() + warm_up
-        await asyncio.gather(*(user(client, warm) for _ in range(concurrency)))
+        await asyncio.gather(*(user(client, warm) for client in clients))
         load.warm = load.done
         load.done, load.latencies, load.refused = 0, [], Counter()
         load.phases = {name: [] for name in load.phases}
         started = time.monotonic()
         deadline = started + duration
-        await asyncio.gather(*(user(client, deadline) for _ in range(concurrency)))
+        await asyncio.gather(*(user(client, deadline) for client in clients))
         return time.monotonic() - started
+    finally:
+        for client in clients:
+            client.close()
 
 
 @dataclass
@@ -336,9 +459,9 @@ async def main(only: str | None) -> None:
     admin = postgres_admin_url()
     database_url = await create_database(admin, prefix="bench_signin")
     processes: list[subprocess.Popen[bytes]] = []
+    sms = SmsStandIn()
     try:
         await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
-        sms = SmsStandIn()
         await sms.start()
         identity_port, gateway_port = free_port(), free_port()
         env = {
@@ -385,18 +508,21 @@ async def main(only: str | None) -> None:
         )
         print(f"load starts (identity pid {processes[0].pid})", flush=True)
         for kind in loads:
-            load: Any = OtpLoad(base_url, sms) if kind == "otp" else EidLoad(base_url, cards)
+            load: Any = OtpLoad(sms) if kind == "otp" else EidLoad(cards)
             measured = Measured(
                 [(name, p.pid) for name, p in zip(names, processes, strict=True)],
                 admin,
                 database_url,
             )
             await measured.start()
-            elapsed = await drive(load, concurrency=args.concurrency, duration=args.duration)
+            elapsed = await drive(
+                load, base_url, concurrency=args.concurrency, duration=args.duration
+            )
             used = await measured.used()
             extra = f", {args.eid_key} chips" if kind == "eid" else ""
             report(load, elapsed=elapsed, used=used, header=header + extra)
     finally:
+        sms.close()
         for process in processes:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
