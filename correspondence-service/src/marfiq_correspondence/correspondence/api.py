@@ -48,7 +48,7 @@ ISSUED_READ_BYTES = 512 * 1024
 async def file_correspondence(
     body: CorrespondenceCreate,
     viewer: Writer,
-    session: Session,
+    database: Db,
     request: Request,
     response: Response,
     settings: Settings,
@@ -59,17 +59,39 @@ async def file_correspondence(
     `company`, agents for their administration). It is registered at once: the answer
     carries its number and the receipt's verification code. With `Idempotency-Key`, a
     repeated request returns the first answer."""
-    created, replayed = await run_once(
-        session,
-        idempotency,
-        owner=viewer.sub,
-        key=idempotency_key,
-        request_fingerprint=fingerprint("POST", request.url.path, body.model_dump(mode="json")),
-        create=lambda: service.submit(
-            session, viewer=viewer, data=body, settings=settings, now=now
-        ),
-        model=CorrespondenceCreated,
+    # Without a key nothing is remembered: the fingerprint is not worth computing.
+    promise = (
+        fingerprint("POST", request.url.path, body.model_dump(mode="json"))
+        if idempotency_key
+        else b""
     )
+    # Committed before the answer is sent, as the request's transaction always is.
+    if viewer.administration_id is None:
+        async with database.driver_transaction() as transaction:
+            created, replayed = await run_once(
+                transaction,
+                idempotency,
+                owner=viewer.sub,
+                key=idempotency_key,
+                request_fingerprint=promise,
+                create=lambda: service.submit_as_person(
+                    transaction, viewer=viewer, data=body, settings=settings, now=now
+                ),
+                model=CorrespondenceCreated,
+            )
+    else:
+        async with database.sessionmaker() as session, session.begin():
+            created, replayed = await run_once(
+                session,
+                idempotency,
+                owner=viewer.sub,
+                key=idempotency_key,
+                request_fingerprint=promise,
+                create=lambda: service.submit(
+                    session, viewer=viewer, data=body, settings=settings, now=now
+                ),
+                model=CorrespondenceCreated,
+            )
     response.headers["Location"] = f"{request.url.path}/{created.id}"
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"

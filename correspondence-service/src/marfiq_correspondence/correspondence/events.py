@@ -25,6 +25,7 @@ from marfiq_shared.events.catalogue import (
     CorrespondenceForwarded,
     CorrespondenceRegistered,
     CorrespondenceRejected,
+    EventData,
     NotificationRequested,
 )
 from marfiq_shared.events.outbox import add_event
@@ -99,8 +100,25 @@ async def publish_step(
     names: Mapping[str, str] | None = None,
 ) -> None:
     """The step's domain event, and the sender's notice, in the caller's transaction."""
+    for data, subject in step_events(
+        row=row, action=action, actor_role=actor_role, now=now, extra=extra, names=names
+    ):
+        await add_event(session, data, subject=subject)
+
+
+def step_events(
+    *,
+    row: Correspondence,
+    action: Action,
+    actor_role: str,
+    now: datetime,
+    extra: Mapping[str, Any] | None = None,
+    names: Mapping[str, str] | None = None,
+) -> list[tuple[EventData, str]]:
+    """The step's domain event and the sender's notice (when they are told), with the
+    subject of each."""
     data = STEP_EVENTS[action](**_base(row, now=now, actor_role=actor_role), **(extra or {}))
-    await add_event(session, data, subject=str(row.id))
+    found: list[tuple[EventData, str]] = [(data, str(row.id))]
     if action in SENDER_TOLD and row.sender_administration_id is None:
         params: dict[str, Any] = {
             "registration_number": row.registration_number,
@@ -116,19 +134,26 @@ async def publish_step(
         for key in ("reason", "message", "to_registration_number"):
             if extra and extra.get(key):
                 params[key] = str(extra[key])
-        await notify(session, recipient=row.sender_sub, kind=STATUS_CHANGED, params=params)
+        notice = notice_of(recipient=row.sender_sub, kind=STATUS_CHANGED, params=params)
+        if notice is not None:
+            found.append(notice)
+    return found
+
+
+def notice_of(*, recipient: str, kind: str, params: dict[str, Any]) -> tuple[EventData, str] | None:
+    """The notice asking identity to tell one person, and its subject; None for a subject
+    that is not an account id."""
+    try:
+        sub = uuid.UUID(recipient)
+    except ValueError:
+        return None
+    return NotificationRequested(recipient_sub=sub, kind=kind, params=params), str(sub)
 
 
 async def notify(
     session: AsyncSession, *, recipient: str, kind: str, params: dict[str, Any]
 ) -> None:
     """Ask identity to tell one person; subjects that are not account ids are skipped."""
-    try:
-        sub = uuid.UUID(recipient)
-    except ValueError:
-        return
-    await add_event(
-        session,
-        NotificationRequested(recipient_sub=sub, kind=kind, params=params),
-        subject=str(sub),
-    )
+    notice = notice_of(recipient=recipient, kind=kind, params=params)
+    if notice is not None:
+        await add_event(session, notice[0], subject=notice[1])
