@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
+import pytest
 from pensions_support import PERIOD, Service, cins, problem, rows_for
 
+from marfiq_pensions.affiliates import repository as affiliates
 from marfiq_pensions.regimes import RegimeCode, contribution
 
 
@@ -90,6 +93,37 @@ async def test_new_employees_become_affiliates_with_a_number(service: Service) -
     assert (person["last_name"], person["phone"]) == ("Bennani", "+212612345678")
     contacts = await service.events("pensions.affiliate.contact_registered")
     assert contacts[0]["data"] == {"cin": "AB000001", "phone": "+212612345678"}
+
+
+async def test_a_new_employee_affiliated_meanwhile_elsewhere_is_not_affiliated_twice(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = service.client_of(service.employers[0])
+    people = cins(3)
+    resolve = affiliates.resolve
+    elsewhere: dict[str, Any] = {}
+
+    async def then_another_declaration_affiliates_one(connection: Any, *args: Any) -> list[Any]:
+        # Between the chunk's lookup and its insert, another declaration's chunk commits
+        # the second person: the insert must neither fail nor create them again.
+        found = await resolve(connection, *args)
+        elsewhere.update(await service.affiliate(people[1]))
+        return found
+
+    monkeypatch.setattr(affiliates, "resolve", then_another_declaration_affiliates_one)
+    response = await service.declare(client, rows_for(people))
+    await service.process()
+
+    report = (await service.client.get(response.headers["Location"], headers=client.headers)).json()
+    assert (report["status"], report["accepted"], report["rejected"]) == ("processed", 3, 0)
+    affiliated = await service.rows("SELECT id, cin FROM pensions.affiliates ORDER BY cin")
+    assert [person["cin"] for person in affiliated] == people
+    lines = await service.rows(
+        "SELECT l.affiliate_id FROM pensions.contribution_lines AS l "
+        "JOIN pensions.affiliates AS a ON a.id = l.affiliate_id WHERE a.cin = :cin",
+        cin=people[1],
+    )
+    assert [line["affiliate_id"] for line in lines] == [elsewhere["id"]]
 
 
 async def test_a_csv_declaration_with_semicolons_and_decimal_commas(service: Service) -> None:
