@@ -14,6 +14,7 @@ then uses the general path (`signing.issue_pdf` does both).
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
 from collections.abc import Sequence
@@ -284,6 +285,25 @@ def render_signed(
     return _assemble(objects, template, placeholder_range, spec.verification_code)
 
 
+def _object_starts(chunk: bytes) -> tuple[tuple[int, int], ...]:
+    """The number and offset of each object that begins in `chunk`. The fonts' objects
+    (130 KB, the same in every document) are scanned once: a bytes object keeps its hash,
+    so finding them in the cache again costs nothing."""
+    if len(chunk) < _SCANNED_ONCE:
+        return _scan(chunk)
+    return _scan_cached(chunk)
+
+
+def _scan(chunk: bytes) -> tuple[tuple[int, int], ...]:
+    return tuple(
+        (int(match.group(1)), match.start()) for match in re.finditer(rb"(?m)^(\d+) 0 obj\n", chunk)
+    )
+
+
+_SCANNED_ONCE = 16 * 1024
+_scan_cached = functools.lru_cache(maxsize=8)(_scan)
+
+
 def _assemble(
     objects: Sequence[bytes], template: CmsTemplate, placeholder_range: str, seed: str
 ) -> bytes:
@@ -291,8 +311,8 @@ def _assemble(
     offsets: dict[int, int] = {}
     for chunk in objects:
         # Each chunk holds one or more whole objects; note where each begins.
-        for match in re.finditer(rb"(?m)^(\d+) 0 obj\n", chunk):
-            offsets[int(match.group(1))] = len(out) + match.start()
+        for number, at in _object_starts(chunk):
+            offsets[number] = len(out) + at
         out += chunk
     xref = len(out)
     rows = [b"0000000000 65535 f \n"] + [
