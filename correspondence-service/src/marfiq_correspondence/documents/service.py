@@ -69,6 +69,13 @@ def _render_and_sign(spec: DocumentSpec, identity: SigningIdentity, reason: str)
     return issue_pdf(spec, identity, reason=reason)
 
 
+def _sign_receipt(
+    spec: DocumentSpec, pki: PlatformPki, settings: CorrespondenceSettings, reason: str
+) -> tuple[SigningIdentity, bytes]:
+    identity = platform_identity(pki, settings)
+    return identity, issue_pdf(spec, identity, reason=reason)
+
+
 def receipt_entry(
     *,
     correspondence_id: uuid.UUID,
@@ -120,9 +127,9 @@ async def draw_receipt(
     its own, and the entry takes the first recorded (one conditional UPDATE).
     """
     spec = receipt_spec(content, code=code, url=verification_url(settings, code))
-    identity = await asyncio.to_thread(platform_identity, pki, settings)
     reason = f"Accusé de réception {reference}"
-    pdf = await asyncio.to_thread(_render_and_sign, spec, identity, reason)
+    # One hop to a worker thread for the identity and the drawing (the identity is cached).
+    identity, pdf = await asyncio.to_thread(_sign_receipt, spec, pki, settings, reason)
     key = f"documents/{code}-{secrets.token_hex(4)}.pdf"
     stored = await storage.put(key, _once(pdf), max_bytes=len(pdf), accept={PDF})
     values = {
