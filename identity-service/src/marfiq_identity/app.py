@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from marfiq_identity import models  # noqa: F401  (every table on the metadata)
 from marfiq_identity.accounts import api as accounts_api
@@ -23,6 +24,7 @@ from marfiq_identity.clients import errors as client_errors
 from marfiq_identity.db import inbox, metadata, outbox
 from marfiq_identity.eid import errors as eid_errors
 from marfiq_identity.eid.trust import TrustList
+from marfiq_identity.hot_routes import HotRoutes
 from marfiq_identity.keys import api as keys_api
 from marfiq_identity.keys.service import KeyRing
 from marfiq_identity.notifications.channels import build_senders
@@ -156,4 +158,6 @@ def create_app(
         relay_on_start=relay_on_start,
     )
     app.state.keyring = keyring
+    # Innermost of the app's middleware: inside RequestContextMiddleware (see hot_routes).
+    app.user_middleware.append(Middleware(HotRoutes, owner=app))
     return app

@@ -11,12 +11,16 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from marfiq_identity.dependencies import Db, Device, Keys, Settings
 from marfiq_identity.eid.schemas import EidChallengeRead, EidVerify, encode_base64
 from marfiq_identity.eid.trust import TrustList
+from marfiq_identity.keys.service import KeyRing
+from marfiq_identity.notifications.worker import DeliveryWorker
 from marfiq_identity.raw import raw_connection
+from marfiq_identity.settings import IdentitySettings
 from marfiq_identity.signin import eid
 from marfiq_identity.tokens.schemas import TokenResponse, no_store
 from marfiq_identity.tokens.service import session_is_active
 from marfiq_identity.transactions import in_raw_transaction
 from marfiq_shared.auth import TokenVerifier, bearer_token
+from marfiq_shared.db import Database
 from marfiq_shared.i18n import current_language
 from marfiq_shared.problems import InvalidToken
 
@@ -53,6 +57,11 @@ Linking = Annotated[uuid.UUID | None, Depends(_linking)]
 @router.post("/challenge", status_code=status.HTTP_201_CREATED, response_model=EidChallengeRead)
 async def open_challenge(database: Db, settings: Settings) -> EidChallengeRead:
     """A fresh nonce (8 random bytes) for the chip's Active Authentication; single use."""
+    return await hand_out_nonce(database=database, settings=settings)
+
+
+async def hand_out_nonce(*, database: Database, settings: IdentitySettings) -> EidChallengeRead:
+    """What `POST /v1/auth/eid/challenge` does (also served by `hot_routes`)."""
     async with raw_connection(database) as connection:  # one INSERT: no transaction around it
         challenge = await eid.open_challenge(connection, ttl_s=settings.eid_challenge_ttl_s)
     return EidChallengeRead(challenge_id=challenge.id, nonce=encode_base64(challenge.nonce))
@@ -73,6 +82,31 @@ async def verify(
     """Check the card (Passive and Active Authentication, expiry) and sign its holder in at
     `high` with the proven CIN; the account is found, created, or tied to the caller's."""
     no_store(response)
+    return await sign_in_with_card(
+        body,
+        database=database,
+        settings=settings,
+        keyring=keyring,
+        trust=trust,
+        linking=linking,
+        device=device,
+        worker=request.app.state.delivery_worker,
+    )
+
+
+async def sign_in_with_card(
+    body: EidVerify,
+    *,
+    database: Database,
+    settings: IdentitySettings,
+    keyring: KeyRing,
+    trust: TrustList,
+    linking: uuid.UUID | None,
+    device: str | None,
+    worker: DeliveryWorker,
+) -> TokenResponse:
+    """What `POST /v1/auth/eid/verify` does (also served by `hot_routes` when no account
+    is being linked)."""
     files = body.files()
     try:
         opened = await in_raw_transaction(
@@ -93,5 +127,5 @@ async def verify(
     except eid.CardRefused as refused:
         raise refused.problem from None
     if opened.notice_queued:
-        request.app.state.delivery_worker.wake()  # the new-device notice, now
+        worker.wake()  # the new-device notice, now
     return opened.tokens
