@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
@@ -58,7 +57,8 @@ class CodeHasher:
         self._key = key
 
     def digest(self, challenge_id: uuid.UUID, code: str) -> bytes:
-        return hmac.new(self._key, challenge_id.bytes + code.encode(), hashlib.sha256).digest()
+        # The one-shot form: no HMAC object per code (a third of the cost).
+        return hmac.digest(self._key, challenge_id.bytes + code.encode(), "sha256")
 
     def matches(self, challenge_id: uuid.UUID, code: str, stored: bytes) -> bool:
         """Constant-time comparison with the stored digest."""
