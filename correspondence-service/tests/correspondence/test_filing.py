@@ -91,6 +91,9 @@ async def test_receipts_are_drawn_once_however_many_ask_at_the_same_time(
 
     assert {answer.status_code for answer in answers} == {200}
     assert len({answer.content for answer in answers}) == 1
+    # Requests that drew it at the same time removed their copies: one stays, the one served.
+    receipts = [path for path in service.stored_files() if path.parent.name == "documents"]
+    assert [path.read_bytes() for path in receipts] == [answers[0].content]
 
 
 async def test_the_sender_is_told_and_partners_hear_of_it(service: Service) -> None:
