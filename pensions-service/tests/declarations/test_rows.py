@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from marfiq_pensions.declarations.columns import stage_csv, stage_json
 from marfiq_pensions.declarations.errors import CsvHeaderInvalid
 from marfiq_pensions.declarations.reading import csv_records
 from marfiq_pensions.declarations.rows import (
@@ -15,7 +16,6 @@ from marfiq_pensions.declarations.rows import (
     check_row,
     normalize_phone,
     parse_month,
-    stage_csv,
 )
 
 CONTEXT = Context(
@@ -96,6 +96,109 @@ def test_a_csv_line_with_too_few_values_is_malformed() -> None:
     )
     staged = stage_csv(columns, records, CONTEXT)
     assert staged[0][-3] == "malformed-row"
+
+
+# Values in their usual forms and in every form the row checks refuse or normalise.
+ODD_VALUES: dict[str, list[Any]] = {
+    "cin": ["AB123456", "ab123456", " AB 1234 ", "AB12\nCD34", "123", "", None, 7, "A1"],
+    "affiliation_number": [None, "", "123456789", "12 3456 789", "12a", "  ", 123456789],
+    "period": [None, "", "2025-10", "10/2025", "2025-10-01", "2025-09", "2025-12", "oct"],
+    "days_worked": [26, "26", "0", "27", -1, True, 1.0, "", None, "x", " 26 "],
+    "gross_salary": [
+        "8500.50",
+        "8500,5",
+        "8500",
+        8500,
+        8500.5,
+        "-1",
+        "1 000",
+        "9999999.99",
+        "10000000",
+        "1.234",
+        "8.500,00",
+        True,
+        None,
+        "",
+        "nan",
+    ],
+    "phone": [None, "", "0612345678", "+212 6 12 34 56 78", "0522123456", "  ", 0],
+    "last_name": [None, "", "Bennani", " Bennani ", "x" * 101, "   ", 5],
+    "birth_date": [None, "", "1980-01-01", "1899-12-31", "2030-01-01", "1980-13-01", 19800101],
+    "grade": [None, "", "Administrateur", "\t"],
+    "employer": [None, "", "MEN", "men", "OTHER", "  "],
+}
+
+
+def declaration(odd: float, seed: int) -> list[dict[str, Any]]:
+    """3,000 rows of usual values (some people twice), each value odd with probability `odd`."""
+    import random
+
+    chooser = random.Random(seed)
+    rows: list[dict[str, Any]] = []
+    for n in range(3000):
+        row: dict[str, Any] = {
+            "cin": f"AB{n % 2900:06d}",
+            "affiliation_number": f"{100000000 + n % 2950}" if n % 3 else None,
+            "period": "2025-10",
+            "days_worked": n % 27,
+            "gross_salary": f"{n * 7 % 90000}.{n % 100:02d}",
+            "phone": f"06{n:08d}" if n % 5 == 0 else None,
+            "last_name": f"Nom{n}",
+            "birth_date": f"19{50 + n % 50}-0{1 + n % 9}-1{n % 10}",
+            "grade": "Administrateur" if n % 2 else "",
+        }
+        for name, values in ODD_VALUES.items():
+            if chooser.random() < odd:
+                row[name] = chooser.choice(values)
+        rows.append(row)
+    return rows
+
+
+@pytest.mark.parametrize("odd", [0.0, 0.0005, 0.2])
+def test_the_column_checks_stage_exactly_what_the_row_checks_stage(odd: float) -> None:
+    rows = declaration(odd, seed=7)
+    seen: dict[str, int] = {}
+    expected = [check_row(number, row, CONTEXT, seen) for number, row in enumerate(rows, 1)]
+
+    assert stage_json(rows, CONTEXT) == expected
+    assert {row[-3] for row in expected} >= {None, "duplicate-line"}
+
+    header = list(ODD_VALUES)
+    records = [
+        (n, ["" if row.get(name) is None else str(row.get(name)) for name in header])
+        for n, row in enumerate(rows, start=1)
+    ]
+    seen = {}
+    expected = [
+        check_row(number, dict(zip(header, record, strict=True)), CONTEXT, seen)
+        for number, record in records
+    ]
+    assert stage_csv(header, records, CONTEXT) == expected
+
+
+def test_a_value_holding_a_line_break_does_not_pass_for_two_good_ones() -> None:
+    rows = declaration(0.0, seed=3)[:10]
+    rows[4]["cin"] = "AB000900\nCD000901"
+    rows[6]["gross_salary"] = "100.00\n200.00"
+
+    staged = stage_json(rows, CONTEXT)
+
+    assert [(row[1], row[-3]) for row in staged if row[-3]] == [
+        (5, "invalid-cin"),
+        (7, "invalid-salary"),
+    ]
+
+
+def test_a_row_that_is_not_an_object_is_malformed_and_the_others_checked() -> None:
+    rows: list[Any] = declaration(0.0, seed=1)[:10]
+    seen: dict[str, int] = {}
+    expected = [check_row(number, row, CONTEXT, seen) for number, row in enumerate(rows, 1)]
+    rows.insert(3, ["not", "an", "object"])
+
+    staged = stage_json(rows, CONTEXT)
+
+    assert staged[3][-3] == "malformed-row"
+    assert [row[2:] for row in staged[:3] + staged[4:]] == [row[2:] for row in expected]
 
 
 def test_a_header_with_a_repeated_column_is_refused() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -78,45 +78,6 @@ class RowRefused(Exception):
         self.detail = detail
 
 
-def stage_csv(
-    columns: list[str], records: Iterable[tuple[int, list[str]]], context: Context
-) -> list[StagedRow]:
-    """Every record of a CSV declaration, checked and shaped for staging."""
-    width = len(columns)
-    staged: list[StagedRow] = []
-    seen: dict[str, int] = {}
-    for number, record in records:
-        if len(record) != width:
-            staged.append(
-                _refused(
-                    context,
-                    number,
-                    {},
-                    RowRefused(
-                        RowError.MALFORMED,
-                        "",
-                        f"{len(record)} values where the header has {width} columns",
-                    ),
-                )
-            )
-            continue
-        staged.append(check_row(number, dict(zip(columns, record, strict=True)), context, seen))
-    return staged
-
-
-def stage_json(rows: list[Any], context: Context) -> list[StagedRow]:
-    """Every row of a JSON declaration, checked and shaped for staging."""
-    staged: list[StagedRow] = []
-    seen: dict[str, int] = {}
-    for number, row in enumerate(rows, start=1):
-        if not isinstance(row, dict):
-            refusal = RowRefused(RowError.MALFORMED, "", "each row must be a JSON object")
-            staged.append(_refused(context, number, {}, refusal))
-            continue
-        staged.append(check_row(number, row, context, seen))
-    return staged
-
-
 def check_row(
     number: int, values: Mapping[str, Any], context: Context, seen: dict[str, int]
 ) -> StagedRow:
@@ -129,13 +90,13 @@ def check_row(
         cin = _cin(get("cin"))
         number_ = _affiliation_number(get("affiliation_number"))
         period = _period(get("period"), context)
-        days = _days(get("days_worked"), context.max_days)
+        days = checked_days(get("days_worked"), context.max_days)
         salary = _salary(get("gross_salary"))
         # Optional columns are mostly empty: look at them only when they hold something.
         phone = _phone(value) if (value := get("phone")) else None
         last_name = _text(value, "last_name") if (value := get("last_name")) else None
         first_name = _text(value, "first_name") if (value := get("first_name")) else None
-        birth_date = _birth_date(value, context) if (value := get("birth_date")) else None
+        birth_date = checked_birth_date(value, context) if (value := get("birth_date")) else None
         grade = _text(value, "grade") if (value := get("grade")) else None
         if value := get("employer"):
             _employer(value, context)
@@ -153,7 +114,7 @@ def check_row(
             seen[number_] = number
         seen[cin] = number
     except RowRefused as refusal:
-        return _refused(context, number, values, refusal)
+        return refused(context, number, values, refusal)
     return (
         context.declaration_id,
         number,
@@ -173,7 +134,7 @@ def check_row(
     )
 
 
-def _refused(
+def refused(
     context: Context, number: int, values: Mapping[str, Any], refusal: RowRefused
 ) -> StagedRow:
     """A refused row keeps its identifying values, as given, for the report."""
@@ -271,7 +232,7 @@ def _period(value: Any, context: Context) -> date:
     return period
 
 
-def _days(value: Any, max_days: int) -> int:
+def checked_days(value: Any, max_days: int) -> int:
     if type(value) is int:
         days = value
     elif isinstance(value, bool | int):
@@ -371,7 +332,7 @@ def _text(value: Any, field: str) -> str | None:
     return text
 
 
-def _birth_date(value: Any, context: Context) -> date | None:
+def checked_birth_date(value: Any, context: Context) -> date | None:
     text = _present(value)
     if text is None:
         return None

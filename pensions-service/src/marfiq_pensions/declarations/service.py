@@ -14,6 +14,7 @@ from marfiq_pensions.bulk import collector_paused
 from marfiq_pensions.careers.build import DAYS_PER_MONTH
 from marfiq_pensions.db import administrations
 from marfiq_pensions.declarations import repository
+from marfiq_pensions.declarations.columns import stage_csv, stage_json
 from marfiq_pensions.declarations.errors import (
     DeclarationNotFound,
     DeclarationUnreadable,
@@ -25,7 +26,7 @@ from marfiq_pensions.declarations.errors import (
 )
 from marfiq_pensions.declarations.models import Declaration, DeclarationRow, DeclarationStatus
 from marfiq_pensions.declarations.reading import check_count, csv_records, json_document
-from marfiq_pensions.declarations.rows import Context, parse_month, stage_csv, stage_json
+from marfiq_pensions.declarations.rows import Context, parse_month
 from marfiq_pensions.declarations.schemas import (
     DeclarationAccepted,
     DeclarationPage,
