@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 from sqlalchemy import ColumnElement, and_, bindparam, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
@@ -81,9 +80,7 @@ _RECEIPT_SQL = {
 }
 
 
-async def visible_receipt(
-    database: Database, correspondence_id: uuid.UUID, viewer: Viewer
-) -> asyncpg.Record | None:
+async def visible_receipt(database: Database, correspondence_id: uuid.UUID, viewer: Viewer) -> Any:
     """The registry entry of the receipt of a correspondence `viewer` may see (with its
     registration number), or None."""
     sql, names = _RECEIPT_SQL[viewer.administration_id is not None]
@@ -93,8 +90,7 @@ async def visible_receipt(
         "sub": viewer.sub,
     }
     async with database.driver_transaction() as transaction:
-        row: asyncpg.Record | None = await transaction.only(sql, *(values[n] for n in names))
-    return row
+        return await transaction.only(sql, *(values[n] for n in names))
 
 
 async def get_visible(
