@@ -21,7 +21,7 @@ FILE_FIELD = "file"
 DEFAULT_NAME = "document"
 # Pieces are handed on in runs of about this size: each run costs the storage one write
 # (a worker thread, or a part of an S3 upload), and the socket delivers far smaller pieces.
-RUN_BYTES = 512 * 1024
+RUN_BYTES = 256 * 1024
 
 
 def clean_filename(raw: str | None) -> str:
