@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
@@ -149,3 +150,18 @@ async def test_garbage_fields_are_4xx_problems(
 
     assert 400 <= answer.status_code < 500
     assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_simultaneous_first_sign_ins_with_one_card_create_one_account(
+    identity: Identity, country: tuple[Csca, DocumentSigner]
+) -> None:
+    chip = country[1].issue(aa_key_type="ec-p256", mrz=td1_mrz(cin="BK700001"))
+
+    answers = await asyncio.gather(*(_answer(identity, chip) for _ in range(4)))
+
+    assert [answer.status_code for answer, _ in answers] == [200] * 4
+    subjects = {
+        jwt.decode(answer.json()["access_token"], options={"verify_signature": False})["sub"]
+        for answer, _ in answers
+    }
+    assert len(subjects) == 1

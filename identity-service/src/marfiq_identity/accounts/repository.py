@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -62,14 +63,29 @@ ACCOUNT_COLUMNS = (
     "updated_at",
     "disabled_at",
 )
-_BY_CIN = f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM identity.accounts WHERE cin = $1"  # noqa: S608 (constant column names)
 
 
-async def snapshot_by_cin(session: Executor, cin: str) -> Account | None:
-    """The account that proved `cin`, read through the driver (eID sign-in hot path): a
-    snapshot outside the session; change it through `get_for_update`."""
-    row = await (await driver(session)).fetchrow(_BY_CIN, cin)
-    return Account(**dict(row.items())) if row is not None else None
+@dataclass(frozen=True, slots=True)
+class CinHolder:
+    """The account that proved a CIN (a snapshot outside the session: change it through
+    `get_for_update`), and whether it signed in before, and from the device named."""
+
+    account: Account | None
+    signed_in_before: bool
+    device_known: bool
+
+
+async def lock_cin_holder(session: Executor, cin: str, *, device: str | None) -> CinHolder:
+    """Take the CIN's lock (`lock_key("cin:…")`, kept until the transaction ends) and read
+    its account and that account's sign-ins from `device`, in one round trip (eID sign-in
+    hot path; the function of migration 0009)."""
+    row = await (await driver(session)).fetchrow(
+        "SELECT * FROM identity.lock_cin_holder($1, $2)", cin, device
+    )
+    account = None
+    if row["id"] is not None:
+        account = Account(**{name: row[name] for name in ACCOUNT_COLUMNS})
+    return CinHolder(account, bool(row["signed_in_before"]), bool(row["device_known"]))
 
 
 async def get_by_contact(session: AsyncSession, contact: str) -> Account | None:

@@ -18,11 +18,15 @@ from marfiq_identity.eid.service import EidIdentity, verify_eid
 from marfiq_identity.eid.trust import TrustList
 from marfiq_identity.keys.service import KeyRing
 from marfiq_identity.otp.errors import AccountDisabled
-from marfiq_identity.otp.repository import lock_key
 from marfiq_identity.raw import Executor, driver
 from marfiq_identity.settings import IdentitySettings
 from marfiq_identity.signin.errors import CinMismatch, EidNoCin
-from marfiq_identity.signin.service import SessionOpened, SignedIn, tell_if_new_device
+from marfiq_identity.signin.service import (
+    DeviceSeen,
+    SessionOpened,
+    SignedIn,
+    tell_if_new_device,
+)
 from marfiq_identity.tokens.service import start_session
 from marfiq_identity.transactions import KeptRefusal
 from marfiq_shared.settings import Language
@@ -69,21 +73,24 @@ async def account_for_eid(
     identity: EidIdentity,
     language: Language,
     linking: uuid.UUID | None = None,
+    device: str | None = None,
     now: datetime | None = None,
-) -> SignedIn:
+) -> tuple[SignedIn, DeviceSeen | None]:
     """The account of the CIN the chip proved: found, linked to the signed-in account that
-    asked (`linking`), or new (written with the session: `SignedIn.created`). Every refusal
-    comes before anything is written."""
+    asked (`linking`), or new (written with the session: `SignedIn.created`); with whether
+    a found holder signed in before from `device`. Every refusal comes before anything is
+    written."""
     now = now or datetime.now(UTC)
     if identity.cin is None:
         raise EidNoCin()
     cin = identity.cin
-    await lock_key(session, f"cin:{cin}")
-    holder = await accounts.snapshot_by_cin(session, cin)
+    found = await accounts.lock_cin_holder(session, cin, device=device)
+    holder = found.account
     if holder is not None:
         if linking is not None and holder.id != linking:
             raise CinMismatch("this identity is proven on another account")
-        return SignedIn(_usable(holder), "high")
+        seen = DeviceSeen(before=found.signed_in_before, known=found.device_known)
+        return SignedIn(_usable(holder), "high"), seen
     if linking is not None:
         account = await accounts.get_for_update(session, linking)
         if account is not None:
@@ -93,9 +100,9 @@ async def account_for_eid(
             _usable(account)
             account.cin = cin
             account.updated_at = now
-            return SignedIn(account, "high")
+            return SignedIn(account, "high"), None
     created = new_account(kind=AccountKind.citizen, cin=cin, language=language, now=now)
-    return SignedIn(created, "high", created=True)
+    return SignedIn(created, "high", created=True), None
 
 
 def _usable(account: Account) -> Account:
@@ -134,12 +141,19 @@ async def sign_in_with_card(
     nonce = await redeem_challenge(session, challenge_id=challenge_id, now=now)
     try:
         identity = verify_eid(nonce=nonce, trust=trust, now=now, **files)
-        signed_in = await account_for_eid(
-            session, identity=identity, language=language, linking=linking, now=now
+        signed_in, seen = await account_for_eid(
+            session,
+            identity=identity,
+            language=language,
+            linking=linking,
+            device=device,
+            now=now,
         )
     except Exception as refusal:
         raise CardRefused(refusal) from refusal
-    notice_queued = await tell_if_new_device(session, signed_in=signed_in, device=device, now=now)
+    notice_queued = await tell_if_new_device(
+        session, signed_in=signed_in, device=device, now=now, seen=seen
+    )
     tokens = await start_session(
         session,
         account=signed_in.account,
