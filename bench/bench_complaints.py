@@ -16,7 +16,10 @@ rotates citizens and administrations; without `wrk` the script stops and says so
    administration in turn; then the same straight to the service, for comparison. Every
    answer must be 201. Each round also prints the CPU each of our processes spent per
    submission, read from /proc: on a shared machine that figure holds when the rate
-   depends on the neighbours. Each complaints worker gets enough pooled connections for
+   depends on the neighbours. Postgres is one of them: the backends serving the bench's
+   database (on two cores they compete with the services for the same CPU), and with
+   several workers the busiest worker's share of its part says how evenly the keep-alive
+   connections spread over them. Each complaints worker gets enough pooled connections for
    its share of the connections (`--pool` 0), so no overflow connection is opened and
    closed per request. Target: >= 500/s. (bench_scaling.py reuses this platform for the
    curve with 1 and 2 workers per service.)
@@ -529,7 +532,8 @@ class Bench:
         """One wrk run of filings against `url` (every answer must be 201), with the CPU
         each of our processes (with its workers) spent per filing, in ms."""
         script_args = [str(self.scratch / "tokens.txt"), str(self.scratch / "admins.txt")]
-        before = _processes_cpu(self.processes)
+        database = self.database_url.rsplit("/", 1)[1]
+        before = _processes_cpu(self.processes, database)
         result = wrk(
             url,
             connections=connections,
@@ -539,10 +543,8 @@ class Bench:
         )
         if result["failed"]:
             raise RuntimeError(f"{result['failed']:.0f} submissions were not 201")
-        after = _processes_cpu(self.processes)
-        for part, spent in before.items():
-            result[f"cpu_{part}"] = 1000 * (after[part] - spent) / result["requests"]
-        return result
+        after = _processes_cpu(self.processes, database)
+        return result | _cpu_per_op(before, after, result["requests"])
 
 
 @asynccontextmanager
@@ -684,12 +686,16 @@ def pool_size(args: argparse.Namespace, workers: int) -> int:
 
 
 def cpu_summary(result: dict[str, float]) -> str:
-    """ "identity 0.08, complaints 1.90, gateway 0.30" (ms of CPU per filing)."""
-    return ", ".join(
-        f"{key.removeprefix('cpu_')} {value:.2f}"
-        for key, value in result.items()
-        if key.startswith("cpu_")
-    )
+    """ "identity 0.08, complaints 1.90 (busiest worker 55%), gateway 0.30, postgres 0.90"
+    (ms of CPU per filing)."""
+    parts = []
+    for key, value in result.items():
+        if key.startswith("cpu_"):
+            part = key.removeprefix("cpu_")
+            busiest = result.get(f"busiest_{part}")
+            share = f" (busiest worker {busiest:.0%})" if busiest is not None else ""
+            parts.append(f"{part} {value:.2f}{share}")
+    return ", ".join(parts)
 
 
 async def measure_submissions(
@@ -793,20 +799,50 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _processes_cpu(processes: dict[str, subprocess.Popen[bytes]]) -> dict[str, float]:
-    """CPU seconds of each of our processes with its children (uvicorn workers)."""
+def _processes_cpu(
+    processes: dict[str, subprocess.Popen[bytes]], database: str
+) -> dict[str, dict[int, float]]:
+    """CPU seconds of each process of each part: our processes with their children (uvicorn
+    workers), and "postgres": the backends serving `database` (the bench's own database,
+    so a neighbour's queries do not count)."""
     children: dict[int, list[int]] = {}
+    backends: list[int] = []
+    marker = f" {database} ".encode()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                command = (entry / "cmdline").read_bytes()
             except (OSError, ValueError, IndexError):
                 continue
             children.setdefault(parent, []).append(int(entry.name))
-    return {
-        part: sum(_cpu_seconds(pid) for pid in (process.pid, *children.get(process.pid, ())))
+            if command.startswith(b"postgres: ") and marker in command:
+                backends.append(int(entry.name))
+    spent = {
+        part: {pid: _cpu_seconds(pid) for pid in (process.pid, *children.get(process.pid, ()))}
         for part, process in processes.items()
     }
+    spent["postgres"] = {pid: _cpu_seconds(pid) for pid in backends}
+    return spent
+
+
+def _cpu_per_op(
+    before: dict[str, dict[int, float]], after: dict[str, dict[int, float]], operations: float
+) -> dict[str, float]:
+    """ms of CPU per operation of each part, and for a part of several busy processes (the
+    uvicorn workers) the share of its busiest one: how evenly the connections spread.
+
+    A process started during the run (a pooled backend opened late) counts whole; one that
+    ended during it is missed (pools are sized so that none is closed under load)."""
+    figures: dict[str, float] = {}
+    for part, processes in after.items():
+        used = {pid: cpu - before.get(part, {}).get(pid, 0.0) for pid, cpu in processes.items()}
+        total = sum(used.values())
+        figures[f"cpu_{part}"] = 1000 * total / operations
+        busy = sorted(used.values(), reverse=True)
+        if part != "postgres" and len(busy) > 2 and total > 0:  # supervisor + 2+ workers
+            figures[f"busiest_{part}"] = busy[0] / total
+    return figures
 
 
 def _months_ago(months: int) -> str:

@@ -66,12 +66,12 @@ async def run(args: argparse.Namespace) -> None:
     )
     print(
         f"{'workers per service':>20} {'filings/s':>10} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'CPU ms per filing (identity, complaints, gateway)':>52} {'load':>5}"
+        f"{'CPU ms per filing (identity, complaints, gateway, postgres)':>80} {'load':>5}"
     )
     for workers, result, load in rows:
         print(
             f"{workers:>20} {result['rps']:>10.0f} {result['p50_ms']:>8.1f} "
-            f"{result['p99_ms']:>8.1f} {cpu_summary(result):>52} {load:>5.1f}"
+            f"{result['p99_ms']:>8.1f} {cpu_summary(result):>80} {load:>5.1f}"
         )
 
 
