@@ -19,6 +19,8 @@ free, the scheduler moves the service onto the CPU of the gateway that just woke
 two end up taking turns on one core. Direct and gateway runs alternate for `--rounds`, and the
 medians are compared, so that a busy neighbour on a shared machine weighs on both alike.
 
+The targets: `GET /v1/me`, and `POST /v1/me/filings` with the JSON body of a complaint
+filing (validated by a Pydantic model, answered 201), each directly and through the gateway.
 Two measurements per target:
 - throughput: `--connections` concurrent connections for `--duration` seconds (req/s);
 - latency: one connection, so that p50/p99 show the cost of a request, not queueing.
@@ -46,7 +48,24 @@ from pathlib import Path
 from typing import Any
 
 # At module level: FastAPI resolves the route's (postponed) annotations in these globals.
+from pydantic import BaseModel, Field
+
 from marfiq_shared.auth import CurrentPrincipal
+
+# The body of a complaint filing, the platform's busiest POST (bench_complaints.py).
+FILING = (
+    '{"administration_id":"5b1f7c2e-8a0d-4c55-9a3e-2f4b6d8e0a11","kind":"complaint",'
+    '"subject":"Réclamation de charge 1","description":"Le guichet a refusé mon dossier '
+    'sans motif écrit. شكاية رقم 1"}'
+).encode()
+
+
+class Filing(BaseModel):
+    administration_id: uuid.UUID
+    kind: str = Field(max_length=40)
+    subject: str = Field(max_length=200)
+    description: str = Field(max_length=10_000)
+
 
 ROOT = Path(__file__).resolve().parent.parent
 ISSUER = "http://bench.marfiq.test"
@@ -78,6 +97,10 @@ def service_app() -> Any:
     @app.get("/v1/me")
     async def me(principal: CurrentPrincipal) -> dict[str, Any]:
         return {"sub": principal.sub, "roles": sorted(principal.roles), "acr": principal.acr}
+
+    @app.post("/v1/me/filings", status_code=201)
+    async def file(filing: Filing, principal: CurrentPrincipal) -> dict[str, Any]:
+        return {"id": str(uuid.uuid4()), "sub": principal.sub, "subject": filing.subject}
 
     @app.get("/.well-known/jwks.json")
     async def keys() -> dict[str, Any]:
@@ -231,24 +254,41 @@ def serve_service(port: int) -> None:
 
 
 def run_wrk(
-    url: str, token: str, connections: int, duration: float, cpus: frozenset[int] | None = None
+    url: str,
+    token: str,
+    connections: int,
+    duration: float,
+    body: bytes | None = None,
+    cpus: frozenset[int] | None = None,
 ) -> dict[str, float]:
-    output = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{max(1, round(duration))}s",
-            "--latency",
-            "-H",
-            f"Authorization: Bearer {token}",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        preexec_fn=on_cpus(cpus),
-    ).stdout
+    """wrk GETs, or POSTs of the JSON `body`."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", encoding="utf-8") as script:
+        if body is not None:
+            # A Lua long string holds the JSON as it is (no quote to escape).
+            script.write(
+                'wrk.method = "POST"\n'
+                'wrk.headers["Content-Type"] = "application/json"\n'
+                f"wrk.body = [==[{body.decode()}]==]\n"
+            )
+        script.flush()
+        output = subprocess.run(
+            [
+                "wrk",
+                "-t1",
+                f"-c{connections}",
+                f"-d{max(1, round(duration))}s",
+                "--latency",
+                "-H",
+                f"Authorization: Bearer {token}",
+                "-s",
+                script.name,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            preexec_fn=on_cpus(cpus),
+        ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if errors:
@@ -269,11 +309,17 @@ def _wrk_ms(output: str, percentile: str) -> float:
 
 
 def run_aiohttp(
-    url: str, token: str, connections: int, duration: float, cpus: frozenset[int] | None = None
+    url: str,
+    token: str,
+    connections: int,
+    duration: float,
+    body: bytes | None = None,
+    cpus: frozenset[int] | None = None,
 ) -> dict[str, float]:
     """The fallback generator, in its own process so that it does not share our loop."""
+    command = [sys.executable, __file__, "--load", url, token, str(connections), str(duration)]
     output = subprocess.run(
-        [sys.executable, __file__, "--load", url, token, str(connections), str(duration)],
+        command + ([body.decode()] if body is not None else []),
         capture_output=True,
         text=True,
         check=True,
@@ -283,7 +329,9 @@ def run_aiohttp(
     return result
 
 
-def aiohttp_load(url: str, token: str, connections: int, duration: float) -> None:
+def aiohttp_load(
+    url: str, token: str, connections: int, duration: float, body: bytes | None = None
+) -> None:
     import aiohttp
     import uvloop
 
@@ -291,6 +339,9 @@ def aiohttp_load(url: str, token: str, connections: int, duration: float) -> Non
         latencies: list[float] = []
         failures = 0
         headers = {"Authorization": f"Bearer {token}"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        method, expected = ("POST", 201) if body is not None else ("GET", 200)
         connector = aiohttp.TCPConnector(limit=connections)
         async with aiohttp.ClientSession(connector=connector) as session:
             end = time.perf_counter() + duration
@@ -299,9 +350,9 @@ def aiohttp_load(url: str, token: str, connections: int, duration: float) -> Non
                 nonlocal failures
                 while time.perf_counter() < end:
                     started = time.perf_counter()
-                    async with session.get(url, headers=headers) as response:
+                    async with session.request(method, url, headers=headers, data=body) as response:
                         await response.read()
-                        failures += response.status != 200
+                        failures += response.status != expected
                     latencies.append(time.perf_counter() - started)
 
             began = time.perf_counter()
@@ -330,13 +381,14 @@ def cpu_seconds(pid: int) -> float:
 
 
 def measure(
-    targets: dict[str, str],
+    targets: dict[str, tuple[str, bytes | None]],
     token: str,
     args: argparse.Namespace,
     load: Any,
     processes: dict[str, int],
 ) -> dict[str, dict[str, list[dict[str, float]]]]:
-    """Alternate the targets round by round, so that a noisy neighbour hits both alike.
+    """Alternate the targets (a URL, and the body POSTed to it or None for a GET) round by
+    round, so that a noisy neighbour hits them all alike.
 
     Besides rates and latencies, each throughput run records the CPU time every process of
     `processes` spent per request: a figure a busy neighbour disturbs far less.
@@ -344,16 +396,17 @@ def measure(
     results: dict[str, dict[str, list[dict[str, float]]]] = {
         name: {"throughput": [], "latency": []} for name in targets
     }
-    for url in targets.values():
-        load(url, token, args.connections, min(2.0, args.duration))  # warm-up: pools, caches
+    for url, body in targets.values():
+        # Warm-up: pools, caches.
+        load(url, token, args.connections, min(2.0, args.duration), body)
     for round_ in range(1, args.rounds + 1):
-        for name, url in targets.items():
+        for name, (url, body) in targets.items():
             before = {role: cpu_seconds(pid) for role, pid in processes.items()}
-            throughput = load(url, token, args.connections, args.duration)
+            throughput = load(url, token, args.connections, args.duration, body)
             served = throughput["rps"] * args.duration
             for role, pid in processes.items():
                 throughput[f"{role}_cpu_us"] = (cpu_seconds(pid) - before[role]) / served * 1e6
-            latency = load(url, token, 1, max(3.0, args.duration / 2))
+            latency = load(url, token, 1, max(3.0, args.duration / 2), body)
             results[name]["throughput"].append(throughput)
             results[name]["latency"].append(latency)
             cpu = ", ".join(
@@ -362,7 +415,7 @@ def measure(
                 if throughput[f"{role}_cpu_us"] >= 1
             )
             print(
-                f"round {round_} {name:<8} {throughput['rps']:>7.0f} req/s"
+                f"round {round_} {name:<12} {throughput['rps']:>7.0f} req/s"
                 f" (p50 {throughput['p50_ms']:6.2f} ms, p99 {throughput['p99_ms']:7.2f} ms;"
                 f" CPU per request: {cpu})"
                 f" | one connection: p50 {latency['p50_ms']:6.3f} ms,"
@@ -388,14 +441,16 @@ def main() -> None:
         "--no-pin", action="store_true", help="let the scheduler place the processes"
     )
     parser.add_argument("--serve-service", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--load", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--load", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_service:
         serve_service(args.serve_service)
         return
     if args.load:
-        url, token, connections, duration = args.load
-        aiohttp_load(url, token, int(connections), float(duration))
+        url, token, connections, duration, *body = args.load
+        aiohttp_load(
+            url, token, int(connections), float(duration), body[0].encode() if body else None
+        )
         return
 
     use_wrk = args.generator == "wrk" or (args.generator == "auto" and shutil.which("wrk"))
@@ -431,7 +486,12 @@ def main() -> None:
             wait_until_up(direct_url, token, service)
             wait_until_up(gateway_url, token, gateway)
             results = measure(
-                {"direct": direct_url, "gateway": gateway_url},
+                {
+                    "direct": (direct_url, None),
+                    "gateway": (gateway_url, None),
+                    "direct POST": (direct_url + "/filings", FILING),
+                    "gateway POST": (gateway_url + "/filings", FILING),
+                },
                 token,
                 args,
                 load,
@@ -452,24 +512,25 @@ def main() -> None:
         }
         for name, runs in results.items()
     }
-    direct, through = summary["direct"], summary["gateway"]
-    ratio = through["rps"] / direct["rps"]
-    added = through["p50_ms"] - direct["p50_ms"]
-    print(
-        f"median of {args.rounds}: direct {direct['rps']:.0f} req/s, "
-        f"gateway {through['rps']:.0f} req/s; one connection p50 {direct['p50_ms']:.3f} ms "
-        f"-> {through['p50_ms']:.3f} ms, p99 {direct['p99_ms']:.3f} ms -> "
-        f"{through['p99_ms']:.3f} ms"
-    )
-    print(
-        f"CPU per request: service {direct['service_cpu_us']:.0f} us when called directly; "
-        f"through the gateway, gateway {through['gateway_cpu_us']:.0f} us + service "
-        f"{through['service_cpu_us']:.0f} us"
-    )
-    print(
-        f"gateway keeps {ratio:.0%} of direct throughput (target >= 60%); "
-        f"adds {added:.3f} ms at p50 (target <= 2 ms)"
-    )
+    for method, suffix in (("GET", ""), ("POST", " POST")):
+        direct, through = summary["direct" + suffix], summary["gateway" + suffix]
+        ratio = through["rps"] / direct["rps"]
+        added = through["p50_ms"] - direct["p50_ms"]
+        print(
+            f"{method} median of {args.rounds}: direct {direct['rps']:.0f} req/s, "
+            f"gateway {through['rps']:.0f} req/s; one connection p50 "
+            f"{direct['p50_ms']:.3f} ms -> {through['p50_ms']:.3f} ms, p99 "
+            f"{direct['p99_ms']:.3f} ms -> {through['p99_ms']:.3f} ms"
+        )
+        print(
+            f"{method} CPU per request: service {direct['service_cpu_us']:.0f} us when called "
+            f"directly; through the gateway, gateway {through['gateway_cpu_us']:.0f} us + "
+            f"service {through['service_cpu_us']:.0f} us"
+        )
+        print(
+            f"{method} gateway keeps {ratio:.0%} of direct throughput (target >= 60%); "
+            f"adds {added:.3f} ms at p50 (target <= 2 ms)"
+        )
 
 
 if __name__ == "__main__":
