@@ -139,15 +139,14 @@ async def draw_receipt(
         "signed_by": identity.subject[:300],
         "signed_at": now,
     }
+    recorded = False
     try:
         recorded = await repository.record_pdf(database, code, values)
-    except BaseException:
-        await asyncio.shield(storage.delete(stored.key))
-        raise
-    if not recorded:
-        await storage.delete(stored.key)
-        return None
-    return DrawnReceipt(pdf, values)
+    finally:
+        if not recorded:
+            # Shielded: a cancelled request must still not leave its copy behind.
+            await asyncio.shield(storage.delete(stored.key))
+    return DrawnReceipt(pdf, values) if recorded else None
 
 
 async def ensure_receipt(
