@@ -23,8 +23,11 @@ class PensionsSettings(MarfiqSettings):
     # Declarations are uploaded whole (JSON or CSV): the body limit is their size limit.
     max_body_bytes: int = Field(default=32 * MIB, ge=1024)
     declaration_max_rows: int = Field(default=200_000, ge=1)
-    # Rows processed per transaction: a crash redoes at most one chunk per worker.
-    declaration_chunk_rows: int = Field(default=2_000, ge=1, le=50_000)
+    # Rows processed per transaction: a crash redoes at most one chunk per worker. Each chunk
+    # costs a claim, a dozen round trips and a commit; 5,000 rows a chunk took a third less
+    # CPU per row than 2,000 for new employees (Python and Postgres alike), and still makes
+    # ten chunks of a 50,000-row declaration for the workers to share.
+    declaration_chunk_rows: int = Field(default=5_000, ge=1, le=50_000)
     # The declaration worker runs in every replica (chunks are claimed with SKIP LOCKED).
     declaration_worker_enabled: bool = True
     # Chunks each replica processes at once (each on its own database connection).
