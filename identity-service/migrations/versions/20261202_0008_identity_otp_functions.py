@@ -41,29 +41,47 @@ BEGIN
         SELECT a.id, a.language INTO holder_id, holder_language
         FROM identity.accounts AS a WHERE a.email = p_destination;
     END IF;
-    SELECT max(f.throttled_until) INTO throttled_until
-    FROM identity.otp_failure_counts AS f
-    WHERE f.subject IN ('contact:' || p_destination, 'account:' || holder_id::text);
-    SELECT count(*), max(c.created_at) INTO sent, last_sent_at
-    FROM identity.otp_challenges AS c
-    WHERE c.destination = p_destination AND c.created_at > p_contact_since;
-    -- Counted up to the limit only: an address past it costs no more to refuse.
-    SELECT count(*), min(recent.created_at) INTO from_address, oldest_from_address
-    FROM (
-        SELECT c.created_at FROM identity.otp_challenges AS c
-        WHERE c.client_address = p_client_address AND c.created_at > p_address_since
-        ORDER BY c.created_at DESC LIMIT p_address_limit
-    ) AS recent;
-    opened := coalesce(throttled_until <= p_now, true)
-        AND coalesce(p_now - last_sent_at >= make_interval(secs => p_cooldown_s), true)
-        AND sent < p_destination_limit
-        AND from_address < p_address_limit;
-    IF opened THEN
+    -- The rest in one statement (each statement of a function pays for its own executor):
+    -- the limits as they stood, and the challenge written only when none refuses it.
+    WITH state AS (
+        SELECT
+            (SELECT max(f.throttled_until) FROM identity.otp_failure_counts AS f
+                WHERE f.subject IN ('contact:' || p_destination, 'account:' || holder_id::text)
+            ) AS throttled_until,
+            sent.n AS sent, sent.last AS last_sent_at,
+            recent.n AS from_address, recent.oldest AS oldest_from_address
+        FROM (
+            SELECT count(*) AS n, max(c.created_at) AS last FROM identity.otp_challenges AS c
+            WHERE c.destination = p_destination AND c.created_at > p_contact_since
+        ) AS sent,
+        -- Counted up to the limit only: an address past it costs no more to refuse.
+        (
+            SELECT count(*) AS n, min(r.created_at) AS oldest FROM (
+                SELECT c.created_at FROM identity.otp_challenges AS c
+                WHERE c.client_address = p_client_address AND c.created_at > p_address_since
+                ORDER BY c.created_at DESC LIMIT p_address_limit
+            ) AS r
+        ) AS recent
+    ),
+    decided AS (
+        SELECT state.*,
+            coalesce(state.throttled_until <= p_now, true)
+            AND coalesce(p_now - state.last_sent_at >= make_interval(secs => p_cooldown_s), true)
+            AND state.sent < p_destination_limit
+            AND state.from_address < p_address_limit AS opened
+        FROM state
+    ),
+    added AS (
         INSERT INTO identity.otp_challenges (id, purpose, channel, destination, account_id,
             code_hash, language, client_address, created_at, expires_at, attempts)
-        VALUES (p_id, p_purpose, p_channel, p_destination, p_account_id, p_code_hash,
-            coalesce(holder_language, p_language), p_client_address, p_now, p_expires_at, 0);
-    END IF;
+        SELECT p_id, p_purpose, p_channel, p_destination, p_account_id, p_code_hash,
+            coalesce(holder_language, p_language), p_client_address, p_now, p_expires_at, 0
+        FROM decided WHERE decided.opened
+    )
+    SELECT d.throttled_until, d.sent, d.last_sent_at, d.from_address, d.oldest_from_address,
+        d.opened
+    INTO throttled_until, sent, last_sent_at, from_address, oldest_from_address, opened
+    FROM decided AS d;
 END
 $$
 """
@@ -94,10 +112,6 @@ BEGIN
         RETURN;
     END IF;
     PERFORM pg_advisory_xact_lock(hashtextextended('contact:' || destination, 0));
-    -- A right code is spent here; a refusal after it (throttled) rolls the caller back.
-    IF code_hash = p_code_hash THEN
-        UPDATE identity.otp_challenges SET consumed_at = p_now WHERE id = p_id;
-    END IF;
     -- Two statements rather than one with a CASE: each uses its column's unique index.
     IF left(destination, 1) = '+' THEN
         SELECT a.* INTO holder FROM identity.accounts AS a WHERE a.phone = destination;
@@ -115,16 +129,28 @@ BEGIN
     holder_created_at := holder.created_at;
     holder_updated_at := holder.updated_at;
     holder_disabled_at := holder.disabled_at;
-    SELECT max(f.throttled_until), count(*) > 0 INTO throttled_until, has_failures
-    FROM identity.otp_failure_counts AS f
-    WHERE f.subject IN ('contact:' || destination, 'account:' || holder_id::text);
-    SELECT r.cin INTO registry_cin
-    FROM identity.authoritative_contacts AS r WHERE r.contact = destination;
-    IF holder_id IS NOT NULL AND p_device IS NOT NULL THEN
-        SELECT count(*) > 0, coalesce(bool_or(s.device = p_device), false)
-        INTO signed_in_before, device_known
-        FROM identity.sessions AS s WHERE s.account_id = holder_id;
-    END IF;
+    -- The rest in one statement. A right code is spent here; a refusal after it
+    -- (throttled) rolls the caller back.
+    WITH consumed AS (
+        UPDATE identity.otp_challenges AS c SET consumed_at = p_now
+        WHERE c.id = p_id AND c.code_hash = p_code_hash
+    ),
+    failures AS (
+        SELECT f.throttled_until FROM identity.otp_failure_counts AS f
+        WHERE f.subject IN ('contact:' || destination, 'account:' || holder.id::text)
+    ),
+    seen AS (
+        SELECT count(*) > 0 AS before, coalesce(bool_or(s.device = p_device), false) AS known
+        FROM identity.sessions AS s
+        WHERE s.account_id = holder.id AND p_device IS NOT NULL
+    )
+    SELECT (SELECT max(f.throttled_until) FROM failures AS f),
+        EXISTS (SELECT 1 FROM failures),
+        (SELECT r.cin FROM identity.authoritative_contacts AS r WHERE r.contact = destination),
+        CASE WHEN holder.id IS NOT NULL AND p_device IS NOT NULL THEN seen.before END,
+        CASE WHEN holder.id IS NOT NULL AND p_device IS NOT NULL THEN seen.known END
+    INTO throttled_until, has_failures, registry_cin, signed_in_before, device_known
+    FROM seen;
 END
 $$
 """

@@ -27,22 +27,20 @@ CREATE FUNCTION identity.lock_cin_holder(
     OUT updated_at timestamptz, OUT disabled_at timestamptz,
     OUT signed_in_before boolean, OUT device_known boolean
 ) LANGUAGE plpgsql VOLATILE AS $$
-DECLARE
-    holder_id uuid;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtextextended('cin:' || p_cin, 0));
     SELECT a.id, a.kind, a.phone, a.email, a.language, a.cin, a.administration_id, a.roles,
-        a.created_at, a.updated_at, a.disabled_at
+        a.created_at, a.updated_at, a.disabled_at,
+        CASE WHEN p_device IS NOT NULL THEN seen.before END,
+        CASE WHEN p_device IS NOT NULL THEN seen.known END
     INTO id, kind, phone, email, language, cin, administration_id, roles, created_at,
-        updated_at, disabled_at
-    FROM identity.accounts AS a WHERE a.cin = p_cin;
-    -- A local name: `id` alone would be ambiguous beside the sessions' own column.
-    holder_id := id;
-    IF holder_id IS NOT NULL AND p_device IS NOT NULL THEN
-        SELECT count(*) > 0, coalesce(bool_or(s.device = p_device), false)
-        INTO signed_in_before, device_known
-        FROM identity.sessions AS s WHERE s.account_id = holder_id;
-    END IF;
+        updated_at, disabled_at, signed_in_before, device_known
+    FROM identity.accounts AS a
+    CROSS JOIN LATERAL (
+        SELECT count(*) > 0 AS before, coalesce(bool_or(s.device = p_device), false) AS known
+        FROM identity.sessions AS s WHERE s.account_id = a.id AND p_device IS NOT NULL
+    ) AS seen
+    WHERE a.cin = p_cin;
 END
 $$
 """
