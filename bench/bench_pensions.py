@@ -320,17 +320,20 @@ async def declare(
     }
 
 
-async def warm_up(base: str, token: str) -> None:
-    """One authenticated request before the clock runs: a service in use has fetched the
-    signing keys (and imported its HTTP client) long before a declaration arrives."""
+async def warm_up(base: str, token: str, workers: int) -> None:
+    """Authenticated requests before the clock runs, on fresh connections so that every
+    uvicorn worker serves some: a service in use has fetched the signing keys (and imported
+    its HTTP client) in each of its processes long before a declaration arrives. With one
+    request, a second worker paid for that during the first declaration."""
     import httpx
 
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-        response = await client.get(
-            "/v1/pensions/declarations", headers={"Authorization": f"Bearer {token}"}
-        )
-    if response.status_code != 200:
-        raise RuntimeError(f"warm-up refused: {response.status_code} {response.text}")
+    for _ in range(8 * workers):
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            response = await client.get(
+                "/v1/pensions/declarations", headers={"Authorization": f"Bearer {token}"}
+            )
+        if response.status_code != 200:
+            raise RuntimeError(f"warm-up refused: {response.status_code} {response.text}")
 
 
 # --- simulations ------------------------------------------------------------------------------
@@ -394,7 +397,7 @@ async def run(args: argparse.Namespace) -> None:
             scope="pensions:declare",
             acr="low",
         )
-        await warm_up(base, client)
+        await warm_up(base, client, args.workers)
         print(
             f"pensions bench: {args.rows:,} rows a declaration; {args.workers} uvicorn "
             f"worker(s); chunks of {settings.declaration_chunk_rows:,} rows, "
