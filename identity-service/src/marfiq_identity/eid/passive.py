@@ -9,8 +9,13 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from asn1crypto import cms, core  # type: ignore[import-untyped]
+from asn1crypto import (  # type: ignore[import-untyped]
+    cms,
+    core,
+    x509,  # type: ignore[import-untyped]
+)
 from asn1crypto.x509 import Name  # type: ignore[import-untyped]
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -159,19 +164,31 @@ def _signed_attributes(attributes: cms.CMSAttributes) -> tuple[str, bytes]:
 
 def _signer_certificate(signed: cms.SignedData, sid: cms.SignerIdentifier) -> bytes:
     """The DER of the embedded certificate the SignerInfo names."""
+    wanted = sid.dump()
     for choice in signed["certificates"] or ():
         if choice.name != "certificate":
             continue
-        certificate = choice.chosen
-        if sid.name == "issuer_and_serial_number":
-            wanted = sid.chosen
-            if certificate.serial_number == wanted["serial_number"].native and _same_name(
-                certificate.issuer, wanted["issuer"]
-            ):
-                return certificate.dump()
-        elif certificate.key_identifier == sid.chosen.native:
-            return certificate.dump()
+        der: bytes = choice.chosen.dump()
+        if _names(wanted, der):
+            return der
     raise EidMalformed("the SOD does not embed its Document Signer certificate")
+
+
+# The same few Document Signers sign every card of a country: whether a SignerIdentifier
+# names a certificate is remembered by their encodings (bounded) rather than found again by
+# parsing the certificate for each card (py-spy: a third of parsing an EF.SOD).
+@lru_cache(maxsize=1024)
+def _names(sid_der: bytes, certificate_der: bytes) -> bool:
+    """Whether the SignerIdentifier `sid_der` designates the certificate `certificate_der`."""
+    sid = cms.SignerIdentifier.load(sid_der)
+    certificate = x509.Certificate.load(certificate_der)
+    if sid.name == "issuer_and_serial_number":
+        wanted = sid.chosen
+        return bool(
+            certificate.serial_number == wanted["serial_number"].native
+            and _same_name(certificate.issuer, wanted["issuer"])
+        )
+    return bool(certificate.key_identifier == sid.chosen.native)
 
 
 def _same_name(one: Name, other: Name) -> bool:
