@@ -189,6 +189,11 @@ def test_a_value_holding_a_line_break_does_not_pass_for_two_good_ones() -> None:
     ]
 
 
+def test_no_rows_stage_nothing() -> None:
+    assert stage_json([], CONTEXT) == []
+    assert stage_csv(list(ODD_VALUES), [], CONTEXT) == []
+
+
 def test_a_row_that_is_not_an_object_is_malformed_and_the_others_checked() -> None:
     rows: list[Any] = declaration(0.0, seed=1)[:10]
     seen: dict[str, int] = {}

@@ -82,6 +82,8 @@ def stage_json(rows: list[Any], context: Context) -> list[StagedRow]:
             return refused(context, index + 1, {}, refusal)
         return check_row(index + 1, row, context, seen)
 
+    if not rows:
+        return []
     if not all(type(row) is dict for row in rows):
         return _one_by_one(len(rows), by_itself)
     return _stage(list(range(1, len(rows) + 1)), _json_columns(rows), by_itself, context)
