@@ -243,7 +243,7 @@ def children_of(pid: int) -> list[int]:
 
 
 async def backend_pids(admin_url: str, database_url: str) -> list[int]:
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
     from sqlalchemy.engine import make_url
 
     name = make_url(database_url).database
@@ -508,7 +508,11 @@ async def main(only: str | None) -> None:
         )
         print(f"load starts (identity pid {processes[0].pid})", flush=True)
         for kind in loads:
-            load: Any = OtpLoad(sms) if kind == "otp" else EidLoad(cards)
+            if kind == "otp":
+                load: Any = OtpLoad(sms)
+            else:
+                assert cards is not None  # made above whenever the eID load runs
+                load = EidLoad(cards)
             measured = Measured(
                 [(name, p.pid) for name, p in zip(names, processes, strict=True)],
                 admin,

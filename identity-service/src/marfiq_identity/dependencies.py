@@ -65,7 +65,8 @@ def client_address(
     return client[:45]
 
 
-async def _client_address(request: Request) -> str:
+async def address_of(request: Request) -> str:
+    """The address of the client of `request` (see `client_address`)."""
     settings: IdentitySettings = request.app.state.settings
     peer = request.client.host if request.client else "0.0.0.0"  # noqa: S104 (a value, not a bind)
     if not settings.trusted_proxies:
@@ -73,7 +74,7 @@ async def _client_address(request: Request) -> str:
     return client_address(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
 
 
-async def _device(request: Request) -> str | None:
+async def device_of(request: Request) -> str | None:
     """A digest naming the device: its X-Device-Id (the app's install id), else User-Agent."""
     raw = request.headers.get("x-device-id") or request.headers.get("user-agent")
     if not raw:
@@ -86,5 +87,5 @@ Keys = Annotated[KeyRing, Depends(_keyring)]
 Db = Annotated[Database, Depends(_database)]
 Post = Annotated[Postman, Depends(_postman)]
 Hasher = Annotated[CodeHasher, Depends(_hasher)]
-ClientAddress = Annotated[str, Depends(_client_address)]
-Device = Annotated[str | None, Depends(_device)]
+ClientAddress = Annotated[str, Depends(address_of)]
+Device = Annotated[str | None, Depends(device_of)]

@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from marfiq_identity.dependencies import _client_address, _device
+from marfiq_identity.dependencies import address_of, device_of
 from marfiq_identity.eid.schemas import EidVerify
 from marfiq_identity.otp.api import answer_code, ask_for_code
 from marfiq_identity.otp.schemas import OtpRequest, OtpVerify
@@ -59,7 +59,7 @@ async def _ask_for_code(request: Request, body: OtpRequest) -> BaseModel:
         settings=state.settings,
         postman=state.postman,
         hasher=state.code_hasher,
-        address=await _client_address(request),
+        address=await address_of(request),
     )
 
 
@@ -71,7 +71,7 @@ async def _answer_code(request: Request, body: OtpVerify) -> BaseModel:
         settings=state.settings,
         hasher=state.code_hasher,
         keyring=state.keyring,
-        device=await _device(request),
+        device=await device_of(request),
         worker=state.delivery_worker,
     )
 
@@ -92,7 +92,7 @@ async def _sign_in_with_card(request: Request, body: EidVerify) -> BaseModel | N
         keyring=state.keyring,
         trust=state.eid_trust,
         linking=None,
-        device=await _device(request),
+        device=await device_of(request),
         worker=state.delivery_worker,
     )
 
