@@ -82,6 +82,29 @@ async def test_a_processor_killed_half_way_and_restarted_yields_each_row_once(
     assert processed[0]["data"]["accepted"] == 5000
 
 
+async def test_chunks_of_one_declaration_do_not_wait_for_each_other(service: Service) -> None:
+    client = service.client_of(service.employers[0])
+    response = await service.declare(client, rows_for(cins(1000)))  # two chunks of 500
+    second_done = []
+
+    async def the_other_chunk_meanwhile(chunk: Chunk) -> None:
+        # The first chunk's transaction is still open: the second chunk, in another
+        # transaction, must get through whole, not wait for this one to commit.
+        if not second_done:
+            second_done.append(await asyncio.wait_for(worker(service).process_one_chunk(), 10))
+
+    first = await worker(service, the_other_chunk_meanwhile).process_one_chunk()
+
+    assert first is not None
+    assert second_done[0] is not None
+    assert {first.chunk_no, second_done[0].chunk_no} == {0, 1}
+    await service.process()
+    report = (await service.client.get(response.headers["Location"], headers=client.headers)).json()
+    assert (report["status"], report["accepted"]) == ("processed", 1000)
+    started = await service.scalar("SELECT started_at FROM pensions.declarations")
+    assert started is not None
+
+
 IN_FORCE = (
     "SELECT l.affiliate_id, l.gross_salary FROM pensions.contribution_lines AS l "
     "JOIN pensions.declarations AS d ON d.id = l.declaration_id AND d.current"

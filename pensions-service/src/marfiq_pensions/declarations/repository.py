@@ -181,13 +181,20 @@ async def chunk_rows(connection: Any, chunk: Chunk) -> list[Any]:
     )
 
 
+MARK_PROCESSING = """
+UPDATE pensions.declarations SET status = 'processing', started_at = $2
+WHERE id = (SELECT id FROM pensions.declarations
+            WHERE id = $1 AND status = 'received'
+            FOR UPDATE SKIP LOCKED)
+"""
+
+
 async def mark_processing(connection: Any, declaration_id: uuid.UUID, now: datetime) -> None:
-    await connection.execute(
-        "UPDATE pensions.declarations SET status = 'processing', started_at = $2 "
-        "WHERE id = $1 AND status = 'received'",
-        declaration_id,
-        now,
-    )
+    """Say the declaration's processing began, unless another chunk's transaction is saying
+    it: its row lock lasts until that chunk commits, and waiting for it would make the
+    declaration's first chunks run one after the other. Should that transaction roll
+    back, the next chunk says it."""
+    await connection.execute(MARK_PROCESSING, declaration_id, now)
 
 
 async def refuse_rows(
