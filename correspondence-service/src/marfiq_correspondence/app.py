@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from marfiq_correspondence import models  # noqa: F401  (every table on the metadata)
 from marfiq_correspondence.correspondence import api as correspondence_api
@@ -18,6 +19,7 @@ from marfiq_correspondence.dependencies import Clock, system_clock
 from marfiq_correspondence.documents import api as documents_api
 from marfiq_correspondence.files import api as files_api
 from marfiq_correspondence.files.service import sweep_unattached
+from marfiq_correspondence.hot_routes import HotRoutes
 from marfiq_correspondence.settings import CorrespondenceSettings
 from marfiq_correspondence.subscriptions import SUBSCRIPTIONS
 from marfiq_correspondence.webhooks import api as webhooks_api
@@ -116,6 +118,8 @@ def create_app(
         jwks_fetcher=jwks_fetcher,
         relay_on_start=relay_on_start,
     )
+    # Innermost of the app's middleware: inside RequestContextMiddleware (see hot_routes).
+    app.user_middleware.append(Middleware(HotRoutes, owner=app))
     app.state.clock = clock
     app.state.storage = storage
     app.state.pki = pki

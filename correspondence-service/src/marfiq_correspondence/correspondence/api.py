@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -33,9 +34,12 @@ from marfiq_correspondence.correspondence.schemas import (
 from marfiq_correspondence.db import idempotency
 from marfiq_correspondence.dependencies import Db, Files, Now, Pki, Settings
 from marfiq_correspondence.documents import service as registry
-from marfiq_shared.db import Session
+from marfiq_correspondence.settings import CorrespondenceSettings
+from marfiq_shared.db import Database, Session
+from marfiq_shared.documents import PlatformPki
 from marfiq_shared.idempotency import IdempotencyKey, fingerprint, run_once
 from marfiq_shared.pagination import Cursor, Limit
+from marfiq_shared.storage import Storage
 
 router = APIRouter(prefix="/v1/correspondence", tags=["correspondence"])
 
@@ -59,12 +63,35 @@ async def file_correspondence(
     `company`, agents for their administration). It is registered at once: the answer
     carries its number and the receipt's verification code. With `Idempotency-Key`, a
     repeated request returns the first answer."""
-    # Without a key nothing is remembered: the fingerprint is not worth computing.
-    promise = (
-        fingerprint("POST", request.url.path, body.model_dump(mode="json"))
-        if idempotency_key
-        else b""
+    created, replayed = await register(
+        body,
+        viewer=viewer,
+        database=database,
+        path=request.url.path,
+        settings=settings,
+        now=now,
+        idempotency_key=idempotency_key,
     )
+    response.headers["Location"] = f"{request.url.path}/{created.id}"
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return created
+
+
+async def register(
+    body: CorrespondenceCreate,
+    *,
+    viewer: Viewer,
+    database: Database,
+    path: str,
+    settings: CorrespondenceSettings,
+    now: datetime,
+    idempotency_key: str | None,
+) -> tuple[CorrespondenceCreated, bool]:
+    """What the filing route does (also served by `hot_routes`): the letter registered, and
+    whether that is a replay of an earlier request with the same key."""
+    # Without a key nothing is remembered: the fingerprint is not worth computing.
+    promise = fingerprint("POST", path, body.model_dump(mode="json")) if idempotency_key else b""
     # Committed before the answer is sent, as the request's transaction always is.
     if viewer.administration_id is None:
         async with database.driver_transaction() as transaction:
@@ -92,10 +119,7 @@ async def file_correspondence(
                 ),
                 model=CorrespondenceCreated,
             )
-    response.headers["Location"] = f"{request.url.path}/{created.id}"
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return created
+    return created, replayed
 
 
 @router.get("", response_model=CorrespondencePage)
@@ -301,7 +325,7 @@ def _pdf_headers(name: str, sha256: str | None) -> dict[str, str]:
 
 
 def _pdf_response(
-    key: str, size: int | None, sha256: str | None, name: str, storage: Files
+    key: str, size: int | None, sha256: str | None, name: str, storage: Storage
 ) -> StreamingResponse:
     headers = _pdf_headers(name, sha256)
     if size is not None:
@@ -322,6 +346,28 @@ async def receipt(
     now: Now,
 ) -> Response:
     """The signed receipt of this registration (PAdES), drawn when first asked for."""
+    return await receipt_response(
+        correspondence_id,
+        viewer=viewer,
+        database=database,
+        storage=storage,
+        pki=pki,
+        settings=settings,
+        now=now,
+    )
+
+
+async def receipt_response(
+    correspondence_id: uuid.UUID,
+    *,
+    viewer: Viewer,
+    database: Database,
+    storage: Storage,
+    pki: PlatformPki,
+    settings: CorrespondenceSettings,
+    now: datetime,
+) -> Response:
+    """What the receipt route answers (also served by `hot_routes`)."""
     found = await repository.visible_receipt(database, correspondence_id, viewer)
     if found is None:
         raise CorrespondenceNotFound()
