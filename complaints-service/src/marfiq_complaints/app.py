@@ -6,12 +6,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from marfiq_complaints import models  # noqa: F401  (every table on the metadata)
 from marfiq_complaints.attachments import api as attachments_api
 from marfiq_complaints.complaints import api as complaints_api
 from marfiq_complaints.db import inbox, metadata, outbox
 from marfiq_complaints.dependencies import Clock, system_clock
+from marfiq_complaints.hot_routes import ROUTES as HOT_ROUTES
 from marfiq_complaints.lifecycle import load_policy
 from marfiq_complaints.scheduler.runner import Scheduler
 from marfiq_complaints.settings import ComplaintsSettings
@@ -19,6 +21,7 @@ from marfiq_complaints.stats import api as stats_api
 from marfiq_complaints.stats.cache import TtlCache
 from marfiq_complaints.stats.schemas import StatsPage
 from marfiq_complaints.subscriptions import SUBSCRIPTIONS
+from marfiq_shared.hot_routes import HotRoutes
 from marfiq_shared.service import ServiceDefinition, create_service_app
 from marfiq_shared.storage import open_storage
 
@@ -85,4 +88,6 @@ def create_app(
     app.state.clock = clock
     app.state.storage = storage
     app.state.stats_cache = TtlCache[StatsPage](ttl=settings.stats_cache_s)
+    # Innermost of the app's middleware: inside RequestContextMiddleware (see hot_routes).
+    app.user_middleware.append(Middleware(HotRoutes, owner=app, routes=HOT_ROUTES))
     return app

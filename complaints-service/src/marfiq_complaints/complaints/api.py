@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
@@ -28,9 +28,9 @@ from marfiq_complaints.complaints.schemas import (
 )
 from marfiq_complaints.db import idempotency
 from marfiq_complaints.dependencies import Now, Rules
-from marfiq_complaints.lifecycle import Action, ActorRole, Kind, Payload, State
-from marfiq_shared.auth import Citizen
-from marfiq_shared.db import Driver, Session
+from marfiq_complaints.lifecycle import Action, ActorRole, Kind, Payload, Policy, State
+from marfiq_shared.auth import Citizen, Principal
+from marfiq_shared.db import Driver, DriverTransaction, Session
 from marfiq_shared.idempotency import IdempotencyKey, fingerprint, run_once
 from marfiq_shared.pagination import Cursor, Limit
 from marfiq_shared.problems import BadRequest
@@ -77,13 +77,31 @@ async def file_complaint(
     The answer carries the tracking number and the due dates. With `Idempotency-Key`, a
     repeated request (a retry after a lost answer) returns the first answer.
     """
+    return await file(
+        transaction,
+        citizen=citizen,
+        body=body,
+        path=request.url.path,
+        policy=policy,
+        now=now,
+        idempotency_key=idempotency_key,
+    )
+
+
+async def file(
+    transaction: DriverTransaction,
+    *,
+    citizen: Principal,
+    body: ComplaintCreate,
+    path: str,
+    policy: Policy,
+    now: datetime,
+    idempotency_key: str | None,
+) -> Response:
+    """The filing and its answer, for this route and for its hot path (`hot_routes`)."""
     viewer = Viewer(citizen.sub, ActorRole.CITIZEN)
     # Without a key nothing is remembered: the fingerprint is not worth computing.
-    promise = (
-        fingerprint("POST", request.url.path, body.model_dump(mode="json"))
-        if idempotency_key
-        else b""
-    )
+    promise = fingerprint("POST", path, body.model_dump(mode="json")) if idempotency_key else b""
     created, replayed = await run_once(
         transaction,
         idempotency,
@@ -95,7 +113,7 @@ async def file_complaint(
         ),
         model=ComplaintCreated,
     )
-    headers = {"Location": f"{request.url.path}/{created.id}"}
+    headers = {"Location": f"{path}/{created.id}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     # The busiest route answers its model serialised once: returned as a model, FastAPI
