@@ -243,3 +243,51 @@ async def test_only_https_to_public_addresses_when_insecure_urls_are_off(
     ):
         with pytest.raises(WebhookUrlRefused):
             await check_url(url, allow_insecure=False)
+
+
+async def test_a_batch_of_events_asks_for_subscribers_once_and_queues_each(
+    service: Service,
+) -> None:
+    from sqlalchemy import event as sa_event
+
+    from marfiq_correspondence.webhooks.service import queue_deliveries
+    from marfiq_shared.events.catalogue import parse_data
+    from marfiq_shared.events.envelope import CloudEvent
+
+    mef = service.administrations[0]
+    partner = service.client_of(mef, "correspondence:write")
+    hook = await register(service, partner, f"http://127.0.0.1:{free_port()}/hooks")
+    citizen = service.citizen()
+    for _ in range(3):
+        await service.send(citizen, mef)
+
+    async def all_queued() -> bool:
+        # The service's own consumer is done with them: nothing else asks meanwhile.
+        query = "SELECT count(DISTINCT event_id) FROM correspondence.webhook_deliveries"
+        return int(await service.scalar(query)) >= 3
+
+    await eventually(all_queued)
+    envelopes = await service.events("correspondence.correspondence.registered")
+    events = [CloudEvent.model_validate(envelope) for envelope in envelopes]
+    asked: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("SELECT correspondence.webhook_endpoints.id"):
+            asked.append(statement)  # the subscribers query (not the dispatcher's claim)
+
+    engine = service.database.engine.sync_engine
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        for _ in range(2):  # a second transaction asks again: nothing is kept beyond one
+            await service.execute("TRUNCATE correspondence.webhook_deliveries CASCADE")
+            async with service.database.sessionmaker() as session, session.begin():
+                for item in events:
+                    await queue_deliveries(session, item, parse_data(item.type, item.data))
+            queued = await service.rows(
+                "SELECT endpoint_id, event_id FROM correspondence.webhook_deliveries"
+            )
+            assert sorted(str(row["event_id"]) for row in queued) == sorted(e.id for e in events)
+            assert {str(row["endpoint_id"]) for row in queued} == {hook["id"]}
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+    assert len(asked) == 2

@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 import socket
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -98,6 +99,30 @@ async def disable_endpoint(
     found.disabled_at = now
 
 
+# session.info key: the subscribers found in this consumer transaction, by what was asked.
+_SUBSCRIBERS = "marfiq.webhooks.subscribers"
+
+
+async def _subscribers(
+    session: AsyncSession, concerned: tuple[uuid.UUID, ...], event_type: str
+) -> Sequence[uuid.UUID]:
+    """`repository.subscribers`, asked once per transaction for the same administrations
+    and type: the consumer applies a batch of events in one transaction, and under load most
+    of them concern the same few administrations (one query per batch instead of per event).
+    Within the transaction the answer is the same as asking again, as far as any event can
+    tell: an endpoint registered meanwhile might as well have been registered after it."""
+    transaction = session.sync_session.get_transaction()
+    remembered = session.info.get(_SUBSCRIBERS)
+    if remembered is None or remembered[0] is not transaction:
+        remembered = session.info[_SUBSCRIBERS] = (transaction, {})
+    known: dict[tuple[tuple[uuid.UUID, ...], str], Sequence[uuid.UUID]] = remembered[1]
+    found = known.get((concerned, event_type))
+    if found is None:
+        found = await repository.subscribers(session, concerned, event_type)
+        known[(concerned, event_type)] = found
+    return found
+
+
 async def queue_deliveries(session: AsyncSession, event: CloudEvent, data: EventData) -> None:
     """Event handler: one delivery per subscribed endpoint of the administrations the event
     concerns (the holder, the sender administration, the one it came from or went to)."""
@@ -111,7 +136,7 @@ async def queue_deliveries(session: AsyncSession, event: CloudEvent, data: Event
         value = getattr(data, name, None)
         if value is not None:
             concerned.add(value)
-    endpoints = await repository.subscribers(session, sorted(concerned), event.type)
+    endpoints = await _subscribers(session, tuple(sorted(concerned)), event.type)
     if not endpoints:
         return
     payload = orjson.dumps(
