@@ -12,8 +12,8 @@ from delivery_support import MailServer, SmsGateway, code_in
 from identity_support import Identity, started
 
 from marfiq_identity import hot_routes
-from marfiq_identity.hot_routes import HotRoutes
 from marfiq_identity.settings import IdentitySettings
+from marfiq_shared.hot_routes import HotRoutes
 
 _COMPARED_HEADERS = ("content-type", "cache-control", "pragma", "content-language")
 

@@ -24,7 +24,7 @@ from marfiq_identity.clients import errors as client_errors
 from marfiq_identity.db import inbox, metadata, outbox
 from marfiq_identity.eid import errors as eid_errors
 from marfiq_identity.eid.trust import TrustList
-from marfiq_identity.hot_routes import HotRoutes
+from marfiq_identity.hot_routes import ROUTES as HOT_ROUTES
 from marfiq_identity.keys import api as keys_api
 from marfiq_identity.keys.service import KeyRing
 from marfiq_identity.notifications.channels import build_senders
@@ -39,6 +39,7 @@ from marfiq_identity.signin import errors as signin_errors
 from marfiq_identity.subscriptions import SUBSCRIPTIONS
 from marfiq_identity.tokens import api as tokens_api
 from marfiq_identity.tokens import errors as token_errors
+from marfiq_shared.hot_routes import HotRoutes
 from marfiq_shared.i18n import register_messages
 from marfiq_shared.service import ServiceDefinition, create_service_app
 
@@ -159,5 +160,5 @@ def create_app(
     )
     app.state.keyring = keyring
     # Innermost of the app's middleware: inside RequestContextMiddleware (see hot_routes).
-    app.user_middleware.append(Middleware(HotRoutes, owner=app))
+    app.user_middleware.append(Middleware(HotRoutes, owner=app, routes=HOT_ROUTES))
     return app
