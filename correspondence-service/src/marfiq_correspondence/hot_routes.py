@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from fastapi import FastAPI
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from marfiq_correspondence.correspondence.access import Viewer, viewer_for
 from marfiq_correspondence.correspondence.api import receipt_response, register
@@ -35,6 +33,7 @@ from marfiq_correspondence.correspondence.schemas import CorrespondenceCreate
 from marfiq_correspondence.files import service as files
 from marfiq_correspondence.files.upload import file_upload
 from marfiq_shared.auth import TokenVerifier, bearer_token
+from marfiq_shared.hot_routes import refuse, replaying, send_json
 
 FILES = "/v1/files"
 FILING = "/v1/correspondence"
@@ -112,7 +111,7 @@ class HotRoutes:
         except Exception as error:
             await self._refuse(request, error, send)
             return True
-        await _send_json(send, 201, answer)
+        await send_json(send, 201, answer)
         return True
 
     async def _filing(self, scope: Scope, receive: Receive, send: Send) -> bool:
@@ -132,7 +131,7 @@ class HotRoutes:
         try:
             body = CorrespondenceCreate.model_validate_json(raw)
         except ValidationError:
-            await self.app(scope, _replaying(raw, receive), send)
+            await self.app(scope, replaying(raw, receive), send)
             return True
         scope["route"] = self._route("POST", FILING)
         state = request.app.state
@@ -150,7 +149,7 @@ class HotRoutes:
             await self._refuse(request, error, send)
             return True
         location = f"{request.url.path}/{created.id}".encode("latin-1")
-        await _send_json(send, 201, created, ((b"location", location),))
+        await send_json(send, 201, created, ((b"location", location),))
         return True
 
     async def _receipt(self, scope: Scope, receive: Receive, send: Send) -> bool:
@@ -185,53 +184,4 @@ class HotRoutes:
         return True
 
     async def _refuse(self, request: Request, error: Exception, send: Send) -> None:
-        """Answer as the app's exception handlers would; without one, raise as a route does."""
-        handler = _handler_for(self.owner, error)
-        if handler is None:
-            raise error
-        response: Response = await handler(request, error)
-        await response(request.scope, request.receive, send)
-
-
-async def _send_json(
-    send: Send, status: int, answer: BaseModel, headers: tuple[tuple[bytes, bytes], ...] = ()
-) -> None:
-    content = answer.model_dump_json().encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-length", str(len(content)).encode()),
-                (b"content-type", b"application/json"),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": content})
-
-
-def _handler_for(app: FastAPI, error: Exception) -> Callable[..., Any] | None:
-    """The app's handler of `error`'s class, nearest first; None for the catch-all
-    `Exception` one, which ServerErrorMiddleware applies (and then re-raises)."""
-    for kind in type(error).__mro__:
-        if kind is Exception:
-            return None
-        handler = app.exception_handlers.get(kind)
-        if handler is not None:
-            return handler  # type: ignore[no-any-return]
-    return None
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that gives the body already read, then whatever comes next."""
-    given = False
-
-    async def replay() -> Message:
-        nonlocal given
-        if not given:
-            given = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
+        await refuse(self.owner, request, error, send)

@@ -77,7 +77,7 @@ class HotRoutes:
             raw = await request.body()
             body = hot.model.model_validate_json(raw) if hot.model is not None else None
         except ValidationError:
-            await self.app(scope, _replaying(raw, receive), send)
+            await self.app(scope, replaying(raw, receive), send)
             return
         except Exception as error:  # the body-size cap, a client gone
             await self._refuse(request, error, send)
@@ -89,32 +89,43 @@ class HotRoutes:
             await self._refuse(request, error, send)
             return
         if answer is None:
-            await self.app(scope, _replaying(raw, receive), send)
+            await self.app(scope, replaying(raw, receive), send)
             return
         if isinstance(answer, Response):
             await answer(scope, receive, send)
             return
-        content = answer.model_dump_json().encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": hot.status,
-                "headers": [
-                    (b"content-length", str(len(content)).encode()),
-                    (b"content-type", b"application/json"),
-                    *hot.headers,
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": content})
+        await send_json(send, hot.status, answer, hot.headers)
 
     async def _refuse(self, request: Request, error: Exception, send: Send) -> None:
-        """Answer as the app's exception handlers would; without one, raise as a route does."""
-        handler = _handler_for(self.owner, error)
-        if handler is None:
-            raise error
-        response: Response = await handler(request, error)
-        await response(request.scope, request.receive, send)
+        await refuse(self.owner, request, error, send)
+
+
+async def send_json(
+    send: Send, status: int, answer: BaseModel, headers: tuple[tuple[bytes, bytes], ...] = ()
+) -> None:
+    """Send `answer` as the JSON body of a complete response."""
+    content = answer.model_dump_json().encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-length", str(len(content)).encode()),
+                (b"content-type", b"application/json"),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": content})
+
+
+async def refuse(owner: FastAPI, request: Request, error: Exception, send: Send) -> None:
+    """Answer as `owner`'s exception handlers would; without one, raise as a route does."""
+    handler = _handler_for(owner, error)
+    if handler is None:
+        raise error
+    response: Response = await handler(request, error)
+    await response(request.scope, request.receive, send)
 
 
 def _is_json(scope: Scope) -> bool:
@@ -136,7 +147,7 @@ def _handler_for(app: FastAPI, error: Exception) -> Callable[..., Any] | None:
     return None
 
 
-def _replaying(body: bytes, receive: Receive) -> Receive:
+def replaying(body: bytes, receive: Receive) -> Receive:
     """A `receive` that gives the body already read, then whatever comes next."""
     given = False
 
