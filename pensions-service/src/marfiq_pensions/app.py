@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import asyncpg  # type: ignore[import-untyped]
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
+from starlette.middleware import Middleware
 
 from marfiq_pensions import models  # noqa: F401  (every table on the metadata)
 from marfiq_pensions.affiliates import api as affiliates_api
@@ -20,6 +21,7 @@ from marfiq_pensions.db import inbox, metadata, outbox
 from marfiq_pensions.declarations import api as declarations_api
 from marfiq_pensions.declarations.worker import DeclarationWorker
 from marfiq_pensions.dependencies import Clock, system_clock
+from marfiq_pensions.hot_routes import ROUTES as HOT_ROUTES
 from marfiq_pensions.payments import api as payments_api
 from marfiq_pensions.payments.runner import PaymentScheduler
 from marfiq_pensions.regimes import CATALOGUE, RegimeCatalogue
@@ -28,6 +30,7 @@ from marfiq_pensions.settings import PensionsSettings
 from marfiq_pensions.subscriptions import SUBSCRIPTIONS
 from marfiq_shared.db import async_url
 from marfiq_shared.documents import PlatformPki, find_fonts
+from marfiq_shared.hot_routes import HotRoutes
 from marfiq_shared.service import ServiceDefinition, create_service_app
 
 if TYPE_CHECKING:
@@ -134,4 +137,6 @@ def create_app(
     app.state.clock = clock
     app.state.pki = pki
     app.state.regimes = regimes
+    # Innermost of the app's middleware: inside RequestContextMiddleware (see hot_routes).
+    app.user_middleware.append(Middleware(HotRoutes, owner=app, routes=HOT_ROUTES))
     return app
