@@ -280,6 +280,10 @@ def uvicorn(factory: str, port: int, workers: int) -> list[str]:
         "--no-access-log",
         "--log-level",
         "warning",
+        # Identity finds the client's address itself, trusting only IDENTITY_TRUSTED_PROXIES;
+        # uvicorn's own X-Forwarded-For rewrite (on by default for 127.0.0.1) would bypass
+        # that setting, and costs ~3 % of identity's CPU a request.
+        "--no-proxy-headers",
     ]
 
 
