@@ -25,7 +25,7 @@ from marfiq_pensions.careers.schemas import (
 from marfiq_pensions.dependencies import local_day
 from marfiq_pensions.regimes import Career, RegimeCatalogue, RegimeCode
 from marfiq_pensions.regimes.career import month_index
-from marfiq_pensions.simulation import simulate
+from marfiq_pensions.simulation import Estimate, simulate
 from marfiq_shared.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 ZERO = Decimal(0)
@@ -130,16 +130,23 @@ async def simulation(
         regime_catalogue=catalogue,
         today=local_day(now),
     )
+    return estimate_read(estimate)
+
+
+def estimate_read(estimate: Estimate) -> EstimateRead:
+    """The answer of a simulation. Built without validation: every value already has its
+    field's type (the estimate's dataclasses are typed alike), and validating the nested
+    models again cost as much as serialising them (py-spy, bench_pensions)."""
     breakdown = estimate.breakdown
     refund = breakdown.refund
-    return EstimateRead(
+    return EstimateRead.model_construct(
         retirement_date=estimate.retirement_date,
         monthly_pension=estimate.monthly_pension,
         salary_growth=estimate.salary_growth,
         current_salary=estimate.current_salary,
         final_salary=estimate.final_salary,
         projected_months=estimate.projected_months,
-        breakdown=BreakdownRead(
+        breakdown=BreakdownRead.model_construct(
             regime=breakdown.regime,
             rules=breakdown.rules,
             pension_start=breakdown.pension_start,
@@ -149,14 +156,24 @@ async def simulation(
             rate=breakdown.rate,
             max_rate=breakdown.max_rate,
             tranches=[
-                TrancheRead.model_validate(tranche, from_attributes=True)
+                TrancheRead.model_construct(
+                    key=tranche.key,
+                    months=tranche.months,
+                    days=tranche.days,
+                    annuity_rate=tranche.annuity_rate,
+                    rate=tranche.rate,
+                    rate_after_cap=tranche.rate_after_cap,
+                    reference_salary=tranche.reference_salary,
+                    reference_months=tranche.reference_months,
+                    amount=tranche.amount,
+                )
                 for tranche in breakdown.tranches
             ],
             amount_before_cap_and_floor=breakdown.amount_before_cap_and_floor,
             amount_after_cap=breakdown.amount_after_cap,
             minimum_pension=breakdown.minimum_pension,
             entitled=breakdown.entitled,
-            refund=RefundRead(
+            refund=RefundRead.model_construct(
                 employee=refund.employee, employer=refund.employer, total=refund.total
             )
             if refund
