@@ -149,11 +149,12 @@ def start_process(
 ) -> subprocess.Popen[bytes]:
     """Start one part of the platform (a service by name, or "gateway") as its own process."""
     factory = GATEWAY_FACTORY if name == "gateway" else service(name).factory
-    command = uvicorn_command(factory, port, workers=workers)
-    if name == "gateway":
-        # The gateway is the edge: a client must not choose the address it is seen from
-        # (GATEWAY_TRUST_FORWARDED_HEADERS opts in behind a trusted load balancer).
-        command.append("--no-proxy-headers")
+    # No part lets uvicorn rewrite the client's address from X-Forwarded-For: the gateway is
+    # the edge, where a client must not choose the address it is seen from
+    # (GATEWAY_TRUST_FORWARDED_HEADERS opts in behind a trusted load balancer), and identity,
+    # the only service that needs the address, reads the header itself, trusting only
+    # IDENTITY_TRUSTED_PROXIES. The rewrite cost ~3 % of a service's CPU for nothing.
+    command = [*uvicorn_command(factory, port, workers=workers), "--no-proxy-headers"]
     return subprocess.Popen(command, env=dict(env))  # noqa: S603 (our own interpreter)
 
 
