@@ -10,7 +10,7 @@ from sqlalchemy import ARRAY, CheckConstraint, DateTime, ForeignKey, String
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marfiq_identity.db import Base
+from marfiq_identity.db import Base, closed_list
 
 
 class AccountKind(StrEnum):
@@ -19,11 +19,14 @@ class AccountKind(StrEnum):
     platform_admin = "platform_admin"
 
 
+# Domains rather than table CHECKs (migration 0010), written on every first sign-in.
+KIND = closed_list("account_kind", 20, "citizen", "agent", "platform_admin")
+LANGUAGE = closed_list("account_language", 2, "ar", "fr", "en")
+
+
 class Account(Base):
     __tablename__ = "accounts"
     __table_args__ = (
-        CheckConstraint("kind IN ('citizen', 'agent', 'platform_admin')", name="kind"),
-        CheckConstraint("language IN ('ar', 'fr', 'en')", name="language"),
         # An agent always belongs to exactly one administration.
         CheckConstraint("kind <> 'agent' OR administration_id IS NOT NULL", name="agent_adm"),
         # Someone signed in only with their identity card has a CIN and no contact yet.
@@ -33,11 +36,11 @@ class Account(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(KIND)
     # E.164 ("+212612345678") and lower-cased e-mail: the forms sign-in looks them up by.
     phone: Mapped[str | None] = mapped_column(String(16), unique=True)
     email: Mapped[str | None] = mapped_column(String(254), unique=True)
-    language: Mapped[str] = mapped_column(String(2))
+    language: Mapped[str] = mapped_column(LANGUAGE)
     # National identity card number, set only once the identity is proven.
     cin: Mapped[str | None] = mapped_column(String(16), unique=True)
     administration_id: Mapped[uuid.UUID | None] = mapped_column(
