@@ -40,9 +40,11 @@ async def simulate_my_pension(
 ) -> Response:
     """Estimate the monthly pension for a retirement date, on the caller's own career, with
     its breakdown (years counted, reference salary, rate per period)."""
-    # The hot route of the service: the clock, the regimes and a connection are taken from
-    # the app directly rather than as dependencies, and the answer is serialised once
-    # (FastAPI would validate the model again before dumping it).
+    # The hot route of the service, served by `marfiq_pensions.hot_routes` without FastAPI's
+    # machinery; this route declares it for the OpenAPI document and answers what that one
+    # hands over (bodies that do not validate). Both call `service.simulation` on a
+    # connection of the read pool, and the answer is serialised once (FastAPI would
+    # validate the model again before dumping it).
     state = request.app.state
     async with state.read_pool.acquire() as connection:
         estimate = await service.simulation(
