@@ -84,8 +84,10 @@ class Database:
         broken (the database restarted) renews the pool as SQLAlchemy's own disconnect
         handling does, and the request answers 503 (`ConnectionLost`).
         """
-        async with self.engine.connect() as connection:
-            pooled = await connection.get_raw_connection()
+        # Straight from the pool: no `AsyncConnection` around it, whose making and closing
+        # cost ~50 µs of CPU per transaction (in process, 200 -> 150 µs for one statement).
+        pooled = await self.engine.raw_connection()
+        try:
             transaction = DriverTransaction(pooled.driver_connection, self.source)
             try:
                 try:
@@ -101,6 +103,8 @@ class Database:
                 # SQLAlchemy presumes after a disconnect error on its own path.
                 self.engine.sync_engine.pool._invalidate(pooled, error)
                 raise ConnectionLost(str(error)) from error
+        finally:
+            pooled.close()
         if transaction.wrote_events:
             # Imported here: the events package imports this module.
             from marfiq_shared.events.outbox import wake_relays
