@@ -173,19 +173,40 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) 
     raise TimeoutError(f"{url} not ready after {timeout} s")
 
 
+def family(pid: int) -> list[int]:
+    """The process and its children (uvicorn's workers when it runs more than one)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == pid:
+            children.append(int(entry.name))
+    return [pid, *children]
+
+
 def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for {pid}")
+    """Resident memory of the process and its workers."""
+    total = 0
+    for member in family(pid):
+        with open(f"/proc/{member}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+    return total
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used so far."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time the process and its workers have used so far."""
+    total = 0
+    for member in family(pid):
+        with open(f"/proc/{member}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def verify_receipt(pdf: bytes, pki_dir: Path) -> bool:
@@ -364,7 +385,8 @@ async def run(args: argparse.Namespace) -> None:
     print(
         f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f} before start; "
         f"events on {'RabbitMQ' if amqp else 'in-process transports (no broker answered)'}; "
-        "load generator: aiohttp in this process; path: client -> gateway -> correspondence",
+        "load generator: aiohttp in this process; path: client -> gateway -> correspondence; "
+        f"{args.workers} worker(s) of correspondence and gateway",
         flush=True,
     )
     database_url, administration = await prepare_database(admin_url)
@@ -403,7 +425,8 @@ async def run(args: argparse.Namespace) -> None:
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
         for part in PARTS:
-            processes[part] = start_process(part, env, ports[part])
+            workers = args.workers if part in ("correspondence", "gateway") else 1
+            processes[part] = start_process(part, env, ports[part], workers=workers)
             probe = "/livez" if part == "gateway" else "/readyz"
             wait_ready(f"http://127.0.0.1:{ports[part]}{probe}", processes[part])
         gateway = f"http://127.0.0.1:{ports['gateway']}"
@@ -478,6 +501,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--citizens", type=int, default=200)
     parser.add_argument("--pool", type=int, default=10)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn workers of correspondence and gateway"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     asyncio.run(run(args))
