@@ -6,32 +6,23 @@ skipped, or fail when CI=true.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from correspondence_support import Clock, Service, Signer, make_settings, running
 
 from marfiq_correspondence.app import MIGRATIONS
 from marfiq_correspondence.db import SCHEMA, metadata
 from marfiq_correspondence.settings import CorrespondenceSettings
-from marfiq_shared.migrations import upgrade
-from marfiq_shared.testing import create_database, drop_database, postgres_admin_url, require_url
+from marfiq_shared.testing import empty_tables, migrated_database
 
 
 @pytest.fixture(scope="session")
 async def database_url() -> AsyncIterator[str]:
     """A fresh database for this test session, migrated to head, dropped afterwards."""
-    admin = postgres_admin_url()
-    require_url(admin, "Postgres")
-    url = await create_database(admin, prefix="correspondence_test")
-    try:
-        await asyncio.to_thread(upgrade, MIGRATIONS, url)
+    async with migrated_database(MIGRATIONS, prefix="correspondence_test") as url:
         yield url
-    finally:
-        await drop_database(admin, url)
 
 
 @pytest.fixture(scope="session")
@@ -48,12 +39,7 @@ def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 async def clean(database_url: str) -> None:
     """Every table emptied: each test starts from a freshly migrated state."""
-    tables = ", ".join(f'"{SCHEMA}"."{table.name}"' for table in metadata.sorted_tables)
-    connection = await asyncpg.connect(database_url)
-    try:
-        await connection.execute(f"TRUNCATE {tables} CASCADE")
-    finally:
-        await connection.close()
+    await empty_tables(database_url, SCHEMA, metadata)
 
 
 @pytest.fixture

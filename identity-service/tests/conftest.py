@@ -6,7 +6,6 @@ skipped, or fail when CI=true.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -17,21 +16,14 @@ from identity_support import Identity, make_settings, started
 from marfiq_identity.app import MIGRATIONS
 from marfiq_identity.db import SCHEMA, metadata
 from marfiq_identity.settings import IdentitySettings
-from marfiq_shared.migrations import upgrade
-from marfiq_shared.testing import create_database, drop_database, postgres_admin_url, require_url
+from marfiq_shared.testing import migrated_database
 
 
 @pytest.fixture(scope="session")
 async def database_url() -> AsyncIterator[str]:
     """A fresh database for this test session, migrated to head, dropped afterwards."""
-    admin = postgres_admin_url()
-    require_url(admin, "Postgres")
-    url = await create_database(admin, prefix="identity_test")
-    try:
-        await asyncio.to_thread(upgrade, MIGRATIONS, url)
+    async with migrated_database(MIGRATIONS, prefix="identity_test") as url:
         yield url
-    finally:
-        await drop_database(admin, url)
 
 
 @pytest.fixture

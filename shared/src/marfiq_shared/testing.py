@@ -12,8 +12,9 @@ import asyncio
 import os
 import socket
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
+from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
@@ -25,6 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from marfiq_shared.db import async_url
+from marfiq_shared.migrations import upgrade
 
 
 @contextmanager
@@ -94,6 +96,32 @@ async def create_database(admin_url: str, prefix: str = "marfiq_test") -> str:
     finally:
         await connection.close()
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+@asynccontextmanager
+async def migrated_database(migrations: Path, prefix: str) -> AsyncIterator[str]:
+    """A throwaway database migrated to head, dropped afterwards; its URL.
+
+    Without Postgres (TEST_POSTGRES_URL) the tests using it skip, or fail when CI=true.
+    """
+    admin = postgres_admin_url()
+    require_url(admin, "Postgres")
+    url = await create_database(admin, prefix=prefix)
+    try:
+        await asyncio.to_thread(upgrade, migrations, url)
+        yield url
+    finally:
+        await drop_database(admin, url)
+
+
+async def empty_tables(database_url: str, schema: str, metadata: MetaData) -> None:
+    """Every table of a service's schema emptied, so a test starts from a migrated state."""
+    tables = ", ".join(f'"{schema}"."{table.name}"' for table in metadata.sorted_tables)
+    connection = await asyncpg.connect(_asyncpg_dsn(database_url))
+    try:
+        await connection.execute(f"TRUNCATE {tables} CASCADE")
+    finally:
+        await connection.close()
 
 
 async def schema_drift(database_url: str, metadata: MetaData, schema: str) -> list[Any]:
