@@ -4,6 +4,7 @@ a commit that wrote events, and both paths recover from lost connections without
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -153,3 +154,21 @@ async def test_a_lost_connection_fails_one_session_then_the_pool_is_fresh(
         async with database.sessionmaker() as session, session.begin():
             await session.execute(text(f"INSERT INTO notes VALUES ({note})"))
     assert await notes(database) == [2, 3]
+
+
+async def test_a_database_out_of_reach_fails_a_driver_transaction_as_a_lost_connection(
+    database_url: str,
+) -> None:
+    # Nothing listens there: checking a connection out is what fails, before any statement,
+    # and it must be the same 503 as a connection lost mid-way, not an unhandled error.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = make_url(database_url).set(host="127.0.0.1", port=port)
+    database = Database(url.render_as_string(hide_password=False), schema="public", source="t")
+    try:
+        with pytest.raises(ConnectionLost):
+            async with database.driver_transaction() as transaction:
+                await transaction.only("SELECT 1")
+    finally:
+        await database.dispose()

@@ -41,6 +41,11 @@ def build_app() -> FastAPI:
         except asyncpg.PostgresError as error:
             raise ConnectionLost(str(error)) from error
 
+    @app.get("/cannot-connect-now")
+    async def cannot_connect_now() -> None:
+        # What checking a connection out of the pool raises while Postgres shuts down.
+        raise asyncpg.exceptions.CannotConnectNowError("the database system is shutting down")
+
     @app.get("/not-the-database")
     async def not_the_database() -> None:
         raise ConnectionResetError("an HTTP call of ours, not the database")
@@ -125,6 +130,18 @@ async def test_a_lost_database_connection_is_503_to_retry(client: httpx.AsyncCli
     assert_problem(response, 503, "service-unavailable")
     assert response.headers["retry-after"] == "1"
     assert_problem(await client.get("/not-the-database"), 500, "internal-error")
+
+
+@pytest.mark.parametrize("path", ["/lost", "/cannot-connect-now", "/not-the-database"])
+async def test_database_and_network_errors_are_answered_without_raising_to_the_server(
+    path: str,
+) -> None:
+    # An error that escapes the app makes uvicorn close the connection after the answer,
+    # under the gateway's pooled connection: its next request there failed as a 502.
+    transport = httpx.ASGITransport(app=build_app(), raise_app_exceptions=True)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get(path)
+    assert response.status_code == (500 if path == "/not-the-database" else 503)
 
 
 async def test_titles_follow_accept_language(client: httpx.AsyncClient) -> None:

@@ -7,7 +7,9 @@ import os
 import traceback
 from typing import Any, ClassVar
 
+import asyncpg
 import orjson
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -169,6 +171,16 @@ _UNREACHABLE = frozenset(
 )
 
 
+# What a database outage can surface as (`on_unexpected` still tells an outage from a bug).
+_DRIVER_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    sqlalchemy.exc.DBAPIError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InterfaceError,
+)
+
+
 def _from_driver(exc: BaseException) -> bool:
     # SQLAlchemy re-raises a failed connect as the driver's own OSError: look at the frames.
     if type(exc).__module__.startswith(("sqlalchemy", "asyncpg")):
@@ -254,4 +266,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    # The errors a database outage raises are answered by the exception middleware, not
+    # only by the catch-all below: Starlette's ServerErrorMiddleware re-raises after its
+    # answer, and uvicorn then closes the connection under the gateway, whose next request
+    # on that pooled connection failed as a 502 (seen while Postgres restarted).
+    for kind in _DRIVER_ERRORS:
+        app.add_exception_handler(kind, on_unexpected)
     app.add_exception_handler(Exception, on_unexpected)
