@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import AsyncIterator
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
+from sqlalchemy.engine import make_url
 
 from marfiq_identity.db import SCHEMA
 from marfiq_identity.raw import driver, orm_session, raw_connection, raw_transaction
-from marfiq_shared.db import Database
+from marfiq_shared.db import ConnectionLost, Database
 
 
 @pytest.fixture
@@ -127,3 +129,23 @@ class _admin:
 
     async def __aexit__(self, *exc: object) -> None:
         await self._connection.close()
+
+
+async def test_a_database_out_of_reach_is_a_lost_connection_not_an_unhandled_error(
+    database_url: str,
+) -> None:
+    # Nothing listens there: the checkout itself fails, and must be the service's 503.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = make_url(database_url).set(host="127.0.0.1", port=port)
+    database = Database(url.render_as_string(hide_password=False), schema=SCHEMA, source="t")
+    try:
+        with pytest.raises(ConnectionLost):
+            async with raw_transaction(database):
+                pass
+        with pytest.raises(ConnectionLost):
+            async with raw_connection(database):
+                pass
+    finally:
+        await database.dispose()

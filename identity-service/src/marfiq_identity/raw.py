@@ -59,7 +59,7 @@ class _Checkout:
 
 @asynccontextmanager
 async def _checkout(database: Database) -> AsyncIterator[_Checkout]:
-    checkout = _Checkout(database, await database.engine.raw_connection())
+    checkout = _Checkout(database, await database.checkout())
     try:
         yield checkout
     finally:
