@@ -14,6 +14,7 @@ from complaints_support import FrozenClock, Service, Signer, running
 from marfiq_complaints import hot_routes
 from marfiq_complaints.settings import ComplaintsSettings
 from marfiq_shared.hot_routes import HotRoutes
+from marfiq_shared.testing import without_middleware
 
 _COMPARED_HEADERS = ("content-type", "content-length", "content-language", "idempotent-replayed")
 _RANDOM = ("id", "tracking_number", "instance")
@@ -25,11 +26,7 @@ async def plain(
 ) -> AsyncIterator[Service]:
     """The same service, on the same database, with every request going through FastAPI."""
     async with running(settings, clock=clock, signer=signer) as started:
-        started.app.user_middleware = [
-            middleware
-            for middleware in started.app.user_middleware
-            if middleware.cls is not HotRoutes
-        ]
+        without_middleware(started.app, HotRoutes)
         started.administrations = service.administrations
         yield started
 

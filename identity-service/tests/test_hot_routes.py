@@ -14,6 +14,7 @@ from identity_support import Identity, started
 from marfiq_identity import hot_routes
 from marfiq_identity.settings import IdentitySettings
 from marfiq_shared.hot_routes import HotRoutes
+from marfiq_shared.testing import without_middleware
 
 _COMPARED_HEADERS = ("content-type", "cache-control", "pragma", "content-language")
 
@@ -24,11 +25,7 @@ async def plain(
 ) -> AsyncIterator[Identity]:
     """The same service with every request going through FastAPI."""
     async with started(settings) as running:
-        running.app.user_middleware = [
-            middleware
-            for middleware in running.app.user_middleware
-            if middleware.cls is not HotRoutes
-        ]
+        without_middleware(running.app, HotRoutes)
         running.sms = sms_gateway
         running.mail = mail_server
         yield running

@@ -14,6 +14,7 @@ from pensions_support import FrozenClock, Service, Signer, running
 from marfiq_pensions import hot_routes
 from marfiq_pensions.settings import PensionsSettings
 from marfiq_shared.hot_routes import HotRoutes
+from marfiq_shared.testing import without_middleware
 
 URL = "/v1/pensions/me/simulations"
 _COMPARED_HEADERS = ("content-type", "content-length", "content-language")
@@ -25,11 +26,7 @@ async def plain(
 ) -> AsyncIterator[Service]:
     """The same service, on the same database, with every request going through FastAPI."""
     async with running(settings, clock=clock, signer=signer) as started:
-        started.app.user_middleware = [
-            middleware
-            for middleware in started.app.user_middleware
-            if middleware.cls is not HotRoutes
-        ]
+        without_middleware(started.app, HotRoutes)
         started.employers = service.employers
         yield started
 

@@ -13,6 +13,7 @@ from correspondence_support import PDF, PROGRAM, Clock, Person, Service, Signer,
 from marfiq_correspondence.hot_routes import HotRoutes
 from marfiq_correspondence.settings import CorrespondenceSettings
 from marfiq_shared.documents import verify_pdf
+from marfiq_shared.testing import without_middleware
 
 _COMPARED_HEADERS = (
     "content-type",
@@ -43,11 +44,7 @@ async def plain(
 ) -> AsyncIterator[Service]:
     """The same service (same database, storage and administrations) without `HotRoutes`."""
     async with running(settings, signer=signer, clock=Clock()) as started:
-        started.app.user_middleware = [
-            middleware
-            for middleware in started.app.user_middleware
-            if middleware.cls is not HotRoutes
-        ]
+        without_middleware(started.app, HotRoutes)
         started.administrations = service.administrations
         yield started
 

@@ -225,3 +225,9 @@ class TcpProxy:
         finally:
             with suppress(Exception):
                 sink.transport.abort()
+
+
+def without_middleware(app: Any, kind: type) -> None:
+    """Remove `kind` from an app's middleware before it first serves: tests compare a
+    service's fast path (`hot_routes`) with the same app answering through FastAPI."""
+    app.user_middleware = [entry for entry in app.user_middleware if entry.cls is not kind]
