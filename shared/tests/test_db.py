@@ -110,6 +110,41 @@ async def test_the_relay_is_woken_after_a_commit_that_wrote_events_only(
         undo()
 
 
+async def server_connections(database_url: str, application_name: str) -> int:
+    """How many connections the server holds open for `application_name`."""
+    admin = Database(database_url, schema="public", source="counting")
+    try:
+        async with admin.engine.connect() as connection:
+            count = await connection.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": application_name},
+            )
+    finally:
+        await admin.dispose()
+    return int(count or 0)
+
+
+async def test_connections_beyond_the_pool_size_are_closed_when_returned(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # One pooled connection, one more under a burst: returning the second closes it.
+    database = Database(database_url, schema="public", source="burst", pool_size=1)
+
+    async def hold() -> None:
+        async with database.driver_transaction() as transaction:
+            await (await transaction.begin()).execute("SELECT pg_sleep(0.05)")
+
+    try:
+        with caplog.at_level("ERROR"):
+            await asyncio.gather(hold(), hold())
+        assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
+        # Closed by the client, not left for the garbage collector to find.
+        assert await server_connections(database_url, "burst") == 1
+        assert database.engine.sync_engine.pool.checkedin() == 1  # type: ignore[attr-defined]
+    finally:
+        await database.dispose()
+
+
 async def fill_pool(database: Database) -> None:
     """Both pooled connections opened and idle, as after a busy moment."""
 

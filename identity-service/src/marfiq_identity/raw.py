@@ -50,11 +50,11 @@ class _Checkout:
         """Back to the pool; a connection lost under driver statements (database restarted)
         is discarded, or it would fail every later request that draws it."""
         if self.driver.is_closed():
-            self._fairy.invalidate()
+            await self._database.discard(self._fairy)
         if self._wrapped is not None:
             await self._wrapped.close()
         else:
-            self._fairy.close()
+            await self._database.checkin(self._fairy)
 
 
 @asynccontextmanager
