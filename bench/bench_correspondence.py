@@ -8,16 +8,19 @@ Distributed mode, as an operator runs it, on a throwaway database of the local P
 and the gateway each in their own uvicorn process (uvloop, httptools, access log off).
 Tokens are real: citizens are created in identity's tables and sessions opened with
 identity's own code and signing key; the gateway and the service verify them against
-identity's JWKS. The load generator is aiohttp in this process (multipart uploads are
-beyond wrk's scripting).
+identity's JWKS. The load generator speaks HTTP/1.1 itself in this process (bench_signin's
+connection: it shares the two cores with what it measures); identity's SMS sender is
+pointed at bench_signin's provider stand-in, so each sender's notice is really delivered.
 
 1. Submissions: `--connections` concurrent clients for `--duration` seconds; one submission
    is `POST /v1/files` (a 1 MB PDF, streamed, sniffed, hashed), `POST /v1/correspondence`
    naming it, then `GET` of its receipt (the PAdES-signed PDF, drawn on that first request),
    all through the gateway to one administration (its register is the one lock every filing
    there takes). Every answer must be 201/200, and the last receipt must verify with pyHanko's
-   validator. Target: >= 100 submissions/s. CPU time per submission of the correspondence
-   and gateway processes is printed too (steadier than the rate on a shared machine).
+   validator. Target: >= 100 submissions/s. CPU time per submission of every process
+   taking part is printed too (steadier than the rate on a shared machine): identity,
+   correspondence, gateway, the database's Postgres backends, the RabbitMQ broker, and this
+   process (load generator and SMS stand-in).
 2. Memory: 20 clients upload a 50 MB PDF each at the same time (generated chunk by chunk,
    never whole in memory here either); the correspondence process's RSS is sampled every
    20 ms from /proc. Target: growth over the idle RSS < 100 MB.
@@ -210,6 +213,19 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def broker_process() -> list[tuple[str, int]]:
+    """The local RabbitMQ broker (Erlang's beam.smp), when it runs on this machine: its CPU
+    is the platform's too (the whole broker's, whatever else it serves)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "beam.smp":
+                    return [("rabbitmq", int(entry.name))]
+            except OSError:
+                continue
+    return []
+
+
 def verify_receipt(pdf: bytes, pki_dir: Path) -> bool:
     """Whether a receipt's PAdES signature verifies against the platform's root."""
     from marfiq_shared.documents import PlatformPki, verify_pdf
@@ -232,7 +248,7 @@ def pdf_of(size: int) -> bytes:
 
 
 async def submissions(
-    gateway: str,
+    gateway_port: int,
     tokens: list[str],
     administration: uuid.UUID,
     *,
@@ -240,10 +256,12 @@ async def submissions(
     duration: float,
 ) -> dict[str, Any]:
     """Upload + file + receipt, by `connections` clients, for `duration` seconds."""
-    import aiohttp
+    import orjson
+    from bench_signin import HttpConnection
 
-    # The multipart body is built once: the load generator shares the two cores with what
-    # it measures, and aiohttp's FormData would copy the 1 MB into a new body every time.
+    # The load generator shares the two cores with what it measures: it speaks HTTP/1.1
+    # itself (bench_signin's connection), the multipart body is built once and written as
+    # it is, with no client library copying 1 MB into a new body every time.
     boundary = "marfiqbench" + uuid.uuid4().hex
     upload_body = (
         (
@@ -253,63 +271,62 @@ async def submissions(
         + pdf_of(MIB)
         + f"\r\n--{boundary}--\r\n".encode()
     )
-    upload_type = f"multipart/form-data; boundary={boundary}"
+    upload_type = f"content-type: multipart/form-data; boundary={boundary}\r\n".encode()
     done = 0
     failures: list[str] = []
     latencies: list[float] = []
     last_receipt = b""
     stop_at = time.monotonic() + duration
 
-    async def client(index: int, session: aiohttp.ClientSession) -> None:
+    async def client(index: int) -> None:
         nonlocal done, last_receipt
+        connection = HttpConnection("127.0.0.1", gateway_port)
         n = index
-        while time.monotonic() < stop_at:
-            token = tokens[n % len(tokens)]
-            n += connections
-            headers = {"Authorization": f"Bearer {token}"}
-            started = time.perf_counter()
-            async with session.post(
-                f"{gateway}/v1/files",
-                data=upload_body,
-                headers=headers | {"Content-Type": upload_type},
-            ) as up:
-                if up.status != 201:
-                    failures.append(f"upload {up.status} {(await up.text())[:200]}")
+        try:
+            while time.monotonic() < stop_at:
+                token = tokens[n % len(tokens)]
+                n += connections
+                bearer = b"authorization: Bearer %s\r\n" % token.encode()
+                started = time.perf_counter()
+                status, answer = await connection.request(
+                    b"POST", "/v1/files", upload_body, bearer + upload_type
+                )
+                if status != 201:
+                    failures.append(f"upload {status} {answer[:200]!r}")
                     continue
-                file_id = (await up.json())["file_id"]
-            body = {
-                "recipient_administration_id": str(administration),
-                "subject": f"Demande n° {n}",
-                "body": "Je vous prie de bien vouloir trouver ci-joint ma demande. طلب",
-                "file_ids": [file_id],
-            }
-            async with session.post(
-                f"{gateway}/v1/correspondence", json=body, headers=headers
-            ) as filed:
-                if filed.status != 201:
-                    failures.append(f"file {filed.status} {(await filed.text())[:200]}")
+                body = {
+                    "recipient_administration_id": str(administration),
+                    "subject": f"Demande n° {n}",
+                    "body": "Je vous prie de bien vouloir trouver ci-joint ma demande. طلب",
+                    "file_ids": [orjson.loads(answer)["file_id"]],
+                }
+                status, answer = await connection.post(
+                    "/v1/correspondence", orjson.dumps(body), bearer
+                )
+                if status != 201:
+                    failures.append(f"file {status} {answer[:200]!r}")
                     continue
-                receipt_url = (await filed.json())["receipt_url"]
-            # A submission counts once its signed receipt exists and reached the sender.
-            async with session.get(f"{gateway}{receipt_url}", headers=headers) as receipt:
-                pdf = await receipt.read()
+                receipt_url = orjson.loads(answer)["receipt_url"]
+                # A submission counts once its signed receipt exists and reached the sender.
+                status, pdf = await connection.request(b"GET", receipt_url, headers=bearer)
                 if (
-                    receipt.status != 200
+                    status != 200
                     or not pdf.startswith(b"%PDF-")
                     or not pdf.rstrip().endswith(b"%%EOF")
                 ):
-                    failures.append(f"receipt {receipt.status} {pdf[:200]!r}")
+                    failures.append(f"receipt {status} {pdf[:200]!r}")
                     continue
                 last_receipt = pdf
-            latencies.append(time.perf_counter() - started)
-            done += 1
+                latencies.append(time.perf_counter() - started)
+                done += 1
+        finally:
+            connection.close()
 
-    connector = aiohttp.TCPConnector(limit=connections)
-    timeout = aiohttp.ClientTimeout(total=60)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        began = time.perf_counter()
-        await asyncio.gather(*(client(i, session) for i in range(connections)))
-        elapsed = time.perf_counter() - began
+    began = time.perf_counter()
+    await asyncio.wait_for(
+        asyncio.gather(*(client(i) for i in range(connections))), timeout=duration + 60
+    )
+    elapsed = time.perf_counter() - began
     if failures:
         raise RuntimeError(f"{len(failures)} failed submissions, first: {failures[0]}")
     latencies.sort()
@@ -385,6 +402,8 @@ async def big_uploads(
 
 
 async def run(args: argparse.Namespace) -> None:
+    from bench_signin import Measured, SmsStandIn
+
     from marfiq.distributed import delete_topology, platform_env, start_process
     from marfiq_shared.testing import drop_database, postgres_admin_url
 
@@ -394,11 +413,15 @@ async def run(args: argparse.Namespace) -> None:
     print(
         f"{os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f} before start; "
         f"events on {'RabbitMQ' if amqp else 'in-process transports (no broker answered)'}; "
-        "load generator: aiohttp in this process; path: client -> gateway -> correspondence; "
+        "load generator: raw HTTP/1.1 in this process; path: client -> gateway -> correspondence; "
         f"{args.workers} worker(s) of correspondence and gateway",
         flush=True,
     )
     database_url, administration = await prepare_database(admin_url)
+    # Identity tells each sender of their registration by SMS: its real sender, pointed at
+    # a provider stand-in served here (bench_signin's), as production points it at one.
+    sms = SmsStandIn()
+    await sms.start()
     ports = {
         part: _free_port()
         for part in ("gateway", "identity", "correspondence", "complaints", "pensions")
@@ -423,6 +446,7 @@ async def run(args: argparse.Namespace) -> None:
         # not the platform; bench_complaints sets the same.
         "GATEWAY_RATE_LIMIT_PER_ADDRESS": "0",
         "GATEWAY_RATE_LIMIT_PER_CLIENT": "0",
+        "IDENTITY_SMS_GATEWAY_URL": sms.url,
     }
     if amqp:
         base["AMQP_URL"] = amqp
@@ -438,7 +462,6 @@ async def run(args: argparse.Namespace) -> None:
             processes[part] = start_process(part, env, ports[part], workers=workers)
             probe = "/livez" if part == "gateway" else "/readyz"
             wait_ready(f"http://127.0.0.1:{ports[part]}{probe}", processes[part])
-        gateway = f"http://127.0.0.1:{ports['gateway']}"
         tokens = await mint_tokens(database_url, env, citizens=args.citizens)
         pid = processes["correspondence"].pid
         print(
@@ -447,22 +470,29 @@ async def run(args: argparse.Namespace) -> None:
             flush=True,
         )
 
-        pids = {part: processes[part].pid for part in ("correspondence", "gateway")}
         # What the service burns with nothing to do (relay, consumers, timers): at a low
         # rate it weighs on the CPU per submission below.
-        idle_from = cpu_seconds(pids["correspondence"])
+        idle_from = cpu_seconds(pid)
         await asyncio.sleep(2)
-        idle_ms = (cpu_seconds(pids["correspondence"]) - idle_from) / 2 * 1000
+        idle_ms = (cpu_seconds(pid) - idle_from) / 2 * 1000
         print(f"correspondence idle: {idle_ms:.1f} ms of CPU per second", flush=True)
-        await submissions(gateway, tokens, administration, connections=4, duration=2)  # warm-up
-        cpu_before = {part: cpu_seconds(pid) for part, pid in pids.items()}
+        port = ports["gateway"]
+        await submissions(port, tokens, administration, connections=4, duration=2)  # warm-up
+        measured = Measured(
+            [(part, processes[part].pid) for part in PARTS] + broker_process(),
+            admin_url,
+            database_url,
+        )
+        await measured.start()
+        delivered_before = sms.received
         result = await submissions(
-            gateway,
+            port,
             tokens,
             administration,
             connections=args.connections,
             duration=args.duration,
         )
+        used = await measured.used()
         print(
             f"submissions with a 1 MB attachment (upload + filing + receipt), {args.connections} "
             f"clients x {args.duration:.0f} s: {result['per_second']:.1f}/s "
@@ -472,15 +502,16 @@ async def run(args: argparse.Namespace) -> None:
         )
         check = await asyncio.to_thread(verify_receipt, result["receipt"], scratch / "pki")
         print(f"last receipt: {len(result['receipt'])} bytes, signature valid: {check}", flush=True)
-        cpu = {
-            part: (cpu_seconds(pid) - cpu_before[part]) / max(result["submissions"], 1) * 1000
-            for part, pid in pids.items()
-        }
+        count = max(result["submissions"], 1)
         print(
-            f"CPU per submission: correspondence {cpu['correspondence']:.2f} ms, "
-            f"gateway {cpu['gateway']:.2f} ms; load average {os.getloadavg()[0]:.1f}",
+            "CPU per submission: "
+            + ", ".join(f"{name} {seconds / count * 1000:.2f} ms" for name, seconds in used)
+            + f" (all: {sum(seconds for _, seconds in used) / count * 1000:.1f} ms); "
+            f"notices delivered to the SMS stand-in: {sms.received - delivered_before}; "
+            f"load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
+        gateway = f"http://127.0.0.1:{port}"
         memory = await big_uploads(gateway, tokens, pid, clients=20, size=50 * 1000 * 1000)
         print(
             f"20 concurrent 50 MB uploads: correspondence RSS {memory['baseline_mb']:.0f} MiB "
@@ -498,6 +529,7 @@ async def run(args: argparse.Namespace) -> None:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+        sms.close()
         shutil.rmtree(scratch, ignore_errors=True)
         if amqp:
             await delete_topology(amqp, env["EVENT_EXCHANGE"], env["EVENT_QUEUE_PREFIX"])

@@ -94,17 +94,35 @@ class HttpConnection(asyncio.Protocol):
     async def post(self, path: str, body: bytes, headers: bytes = b"") -> tuple[int, bytes]:
         """POST `body` (JSON) with extra `headers` (b"name: value\r\n" lines); the status
         and body of the answer."""
+        return await self.request(
+            b"POST", path, body, headers + b"content-type: application/json\r\n"
+        )
+
+    async def request(
+        self, method: bytes, path: str, body: bytes = b"", headers: bytes = b""
+    ) -> tuple[int, bytes]:
+        """Any request: `headers` as b"name: value\r\n" lines; the status and body of the
+        answer. A large body goes out as its own write, never copied into the head."""
         loop = asyncio.get_running_loop()
         if self.transport is None or self.transport.is_closing():
             self.buffer.clear()
             await loop.create_connection(lambda: self, self.host, self.port)
         assert self.transport is not None
         self.answer = loop.create_future()
-        self.transport.write(
-            b"POST %s HTTP/1.1\r\nhost: %s:%d\r\n%scontent-type: application/json\r\n"
-            b"user-agent: marfiq-bench/1\r\ncontent-length: %d\r\n\r\n%s"
-            % (path.encode(), self.host.encode(), self.port, headers, len(body), body)
+        head = b"%s %s HTTP/1.1\r\nhost: %s:%d\r\n%suser-agent: marfiq-bench/1\r\n" % (
+            method,
+            path.encode(),
+            self.host.encode(),
+            self.port,
+            headers,
         )
+        if body or method == b"POST":
+            head += b"content-length: %d\r\n" % len(body)
+        if len(body) > 65536:
+            self.transport.write(head + b"\r\n")
+            self.transport.write(body)
+        else:
+            self.transport.write(head + b"\r\n" + body)
         return await self.answer
 
     def close(self) -> None:
