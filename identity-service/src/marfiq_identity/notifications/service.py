@@ -7,15 +7,15 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marfiq_identity.accounts import repository as accounts
-from marfiq_identity.accounts.models import Account
 from marfiq_identity.agents import repository as agents
 from marfiq_identity.notifications import repository
 from marfiq_identity.notifications.messages import CHANNELS, Channel, notice_texts
+from marfiq_identity.raw import Executor
 from marfiq_shared.events.catalogue import ComplaintEscalated, NotificationRequested
 from marfiq_shared.events.envelope import CloudEvent
 
@@ -25,14 +25,27 @@ log = logging.getLogger("marfiq.identity.notifications")
 _LOCAL_TIME = ZoneInfo("Africa/Casablanca")
 
 
-def _contact(account: Account, channel: Channel) -> str | None:
+class Addressee(Protocol):
+    """Who a notice is for: an `Account`, or the `Recipient` read for a requested one."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def language(self) -> str: ...
+
+
+def _contact(account: Addressee, channel: Channel) -> str | None:
     return account.phone if channel == "sms" else account.email
 
 
 async def queue_notice(
-    session: AsyncSession,
+    session: Executor,
     *,
-    account: Account,
+    account: Addressee,
     kind: str,
     params: dict[str, str | dict[str, str]],
     channels: Iterable[str] | None = None,
@@ -75,17 +88,17 @@ async def on_notification_requested(
     session: AsyncSession, event: CloudEvent, data: NotificationRequested
 ) -> None:
     """`identity.notification.requested`: queue the messages for the person it names."""
-    account = None
-    if data.recipient_sub is not None:
-        account = await accounts.get(session, data.recipient_sub)
-    elif data.recipient_cin is not None:
-        account = await accounts.get_by_cin(session, data.recipient_cin)
-    if account is None or account.disabled_at is not None:
+    connection = await repository.connection_of(session)
+    # The sub wins when both are given; a disabled account is told nothing.
+    account = await repository.reachable_recipient(
+        connection, sub=data.recipient_sub, cin=data.recipient_cin
+    )
+    if account is None:
         # Nobody to tell (yet): a person without an account has no channel we know of.
         log.info("notification without a reachable recipient", extra={"event_id": event.id})
         return
     queued = await queue_notice(
-        session,
+        connection,
         account=account,
         kind=data.kind,
         params=dict(data.params),

@@ -18,9 +18,10 @@ from sqlalchemy import delete
 from marfiq_identity.eid.models import EidChallenge
 from marfiq_identity.notifications import repository
 from marfiq_identity.notifications.messages import Message
-from marfiq_identity.notifications.models import Delivery
 from marfiq_identity.notifications.postman import Postman
+from marfiq_identity.notifications.repository import Due, Outcome
 from marfiq_identity.otp import service as otp
+from marfiq_identity.raw import raw_connection
 from marfiq_identity.settings import IdentitySettings
 from marfiq_shared.db import Database
 
@@ -79,30 +80,25 @@ class DeliveryWorker:
     async def run_once(self, *, now: datetime | None = None) -> int:
         """Send one batch of due notifications; how many were due."""
         now = now or datetime.now(UTC)
-        async with self._database.sessionmaker() as session, session.begin():
+        # Each of the two writes is one statement, atomic and committed on its own: the
+        # lease before anything is sent, the outcomes of the whole batch after.
+        async with raw_connection(self._database) as connection:
             batch = await repository.claim_due(
-                session, now=now, lease_until=now + LEASE, limit=BATCH
+                connection, now=now, lease_until=now + LEASE, limit=BATCH
             )
         if not batch:
             return 0
         results = await asyncio.gather(*(self._postman.deliver(_message(d)) for d in batch))
         done = datetime.now(UTC)
-        async with self._database.sessionmaker() as session, session.begin():
-            await repository.mark_sent(
-                session, [d.id for d, ok in zip(batch, results, strict=True) if ok], now=done
-            )
-            for delivery, ok in zip(batch, results, strict=True):
-                if ok:
-                    continue
-                if delivery.attempts > len(RETRY_AFTER):
-                    await repository.give_up(session, delivery.id, now=done)
-                    log.error(
-                        "notification given up",
-                        extra={"delivery_id": str(delivery.id), "channel": delivery.channel},
-                    )
-                else:
-                    wait = RETRY_AFTER[delivery.attempts - 1]
-                    await repository.reschedule(session, delivery.id, at=done + wait)
+        outcomes = [_outcome(d, ok, done) for d, ok in zip(batch, results, strict=True)]
+        async with raw_connection(self._database) as connection:
+            await repository.record(connection, outcomes)
+        for delivery, outcome in zip(batch, outcomes, strict=True):
+            if outcome.failed_at is not None:
+                log.error(
+                    "notification given up",
+                    extra={"delivery_id": str(delivery.id), "channel": delivery.channel},
+                )
         return len(batch)
 
     async def _housekeeping(self) -> None:
@@ -118,7 +114,16 @@ class DeliveryWorker:
             )
 
 
-def _message(delivery: Delivery) -> Message:
+def _outcome(delivery: Due, ok: bool, done: datetime) -> Outcome:
+    """Sent; or tried again after the wait of this round; or, after the last, given up."""
+    if ok:
+        return Outcome(delivery.id, sent_at=done)
+    if delivery.attempts > len(RETRY_AFTER):
+        return Outcome(delivery.id, failed_at=done)
+    return Outcome(delivery.id, next_attempt_at=done + RETRY_AFTER[delivery.attempts - 1])
+
+
+def _message(delivery: Due) -> Message:
     return Message(
         channel=delivery.channel,  # type: ignore[arg-type]
         to=delivery.destination,
