@@ -3,7 +3,10 @@ rows in the right state, in as few statements as the batch allows."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import struct
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -13,6 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 from identity_support import make_settings
+from sqlalchemy.engine import make_url
 
 from marfiq_identity.accounts.models import Account, AccountKind
 from marfiq_identity.accounts.service import create_account
@@ -125,7 +129,95 @@ async def counted_updates(database_url: str) -> AsyncIterator[Callable[[], Await
         await connection.close()
 
 
+class RoundTripCounter:
+    """A loopback proxy in front of Postgres counting the round trips clients make: each
+    Sync (extended protocol) or Query (simple protocol) message waits for the server's
+    ReadyForQuery, whatever library sent it."""
+
+    def __init__(self, url: str) -> None:
+        self._target = make_url(url)
+        self._server: asyncio.Server | None = None
+        self._pipes: set[asyncio.Task[None]] = set()
+        self.round_trips = 0
+        self.url = ""
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = self._target.set(host="127.0.0.1", port=port).render_as_string(False)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for pipe in self._pipes:
+            pipe.cancel()
+        await asyncio.gather(*self._pipes, return_exceptions=True)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(self._target.host, self._target.port)
+        for pipe in (self._client(reader, up_writer), self._relay(up_reader, writer)):
+            task = asyncio.create_task(pipe)
+            self._pipes.add(task)
+            task.add_done_callback(self._pipes.discard)
+
+    async def _client(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            started = False
+            while True:
+                if not started:  # SSLRequest, then the startup message: no type byte
+                    head = await source.readexactly(4)
+                    body = await source.readexactly(struct.unpack("!i", head)[0] - 4)
+                    started = struct.unpack("!i", body[:4])[0] == 196608
+                else:
+                    head = await source.readexactly(5)
+                    body = await source.readexactly(struct.unpack("!i", head[1:])[0] - 4)
+                    if head[:1] in (b"S", b"Q"):
+                        self.round_trips += 1
+                sink.write(head + body)
+                await sink.drain()
+        sink.close()
+
+    @staticmethod
+    async def _relay(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+        sink.close()
+
+
 # --- queueing ----------------------------------------------------------------------------
+
+
+async def test_a_requested_notification_is_one_statement_of_the_consumers_transaction(
+    database_url: str, clean: None
+) -> None:
+    counter = RoundTripCounter(database_url)
+    await counter.start()
+    database = Database(
+        counter.url, schema=SCHEMA, source="identity-service", outbox=outbox, pool_size=1
+    )
+    try:
+        person = await citizen(database, phone="+212661700030", email="rt@example.ma")
+        spent: list[int] = []
+
+        async def counted(session: Any, event: CloudEvent, data: Any) -> None:
+            before = counter.round_trips
+            await on_notification_requested(session, event, data)
+            spent.append(counter.round_trips - before)
+
+        consumer = Consumer(database, inbox, {NotificationRequested.type: counted}, queue="q")
+        # The first ones prepare their statements on the connection.
+        for _ in range(3):
+            event, _data = request(recipient_sub=person.id, params=PARAMS)
+            assert await consumer([delivery(event)]) == [None]
+
+        # The person read and both channels queued, in one round trip.
+        assert spent[-1] == 1
+        assert len(await rows(database_url)) == 6
+    finally:
+        await database.dispose()
+        await counter.stop()
 
 
 async def test_a_notification_handled_twice_queues_each_channel_once(

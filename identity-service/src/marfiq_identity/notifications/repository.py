@@ -20,48 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_identity.notifications.models import Delivery
 from marfiq_identity.raw import Executor, driver
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """The contacts and language of an account that can still be told something."""
-
-    id: uuid.UUID
-    phone: str | None
-    email: str | None
-    language: str
-
-
-_RECIPIENT = (
-    "SELECT id, phone, email, language FROM identity.accounts "
-    "WHERE {column} = $1 AND disabled_at IS NULL"
-)
-_RECIPIENT_BY_ID = _RECIPIENT.format(column="id")
-_RECIPIENT_BY_CIN = _RECIPIENT.format(column="cin")
+from marfiq_shared.settings import Language
 
 
 async def connection_of(session: Executor) -> Any:
     """The driver connection of the caller's transaction, the session's pending ORM changes
     flushed first so that statements sent past it see them (a contact changed earlier in
-    the batch). Pass it on to the calls that follow: finding it costs about as much CPU as
-    a statement."""
+    the batch)."""
     if isinstance(session, AsyncSession) and (session.new or session.dirty or session.deleted):
         await session.flush()
     return await driver(session)
-
-
-async def reachable_recipient(
-    session: Executor, *, sub: uuid.UUID | None = None, cin: str | None = None
-) -> Recipient | None:
-    """The enabled account named by its id (`sub`) or its proven CIN; None if there is none."""
-    if sub is None and cin is None:
-        return None
-    connection = await connection_of(session)
-    if sub is not None:
-        row = await connection.fetchrow(_RECIPIENT_BY_ID, sub)
-    else:
-        row = await connection.fetchrow(_RECIPIENT_BY_CIN, cin)
-    return None if row is None else Recipient(*row)
 
 
 # Arrays, in the order of QUEUED_COLUMNS: one statement text for any number of rows.
@@ -97,6 +65,69 @@ async def add_unless_present(session: Executor, rows: Sequence[dict[str, Any]]) 
     connection = await connection_of(session)
     columns = [[row[name] for row in rows] for name in QUEUED_COLUMNS]
     return len(await connection.fetch(_ADD_UNLESS_PRESENT, *columns))
+
+
+# A requested notification in one round trip: the recipient's contacts and language are
+# read and its deliveries queued by the same statement (`queue_notice` does the same in two
+# for the callers that hold an account already). Texts come in every language, the one of
+# the account is chosen here; channels are the wanted ones the account has a contact for.
+_QUEUE_REQUESTED = """
+WITH recipient AS (
+    SELECT id, phone, email, language FROM identity.accounts
+    WHERE {column} = $1 AND disabled_at IS NULL
+), queued AS (
+    INSERT INTO identity.deliveries (id, event_id, account_id, kind, channel, destination,
+        language, subject, body, created_at, next_attempt_at, attempts)
+    SELECT gen_random_uuid(), $2::uuid, r.id, $3::text, w.channel, w.destination,
+        r.language, t.subject, t.body, $4::timestamptz, $4::timestamptz, 0
+    FROM recipient AS r
+    CROSS JOIN LATERAL (VALUES ('sms', r.phone, $5::bool), ('email', r.email, $6::bool))
+        AS w(channel, destination, wanted)
+    JOIN (VALUES ('ar', $7::text, $8::text), ('fr', $9::text, $10::text),
+        ('en', $11::text, $12::text)) AS t(language, subject, body) ON t.language = r.language
+    WHERE w.wanted AND w.destination IS NOT NULL
+    ON CONFLICT (event_id, channel) DO NOTHING
+    RETURNING 1
+)
+SELECT EXISTS (SELECT FROM recipient), (SELECT count(*) FROM queued)
+"""
+_QUEUE_REQUESTED_BY_ID = _QUEUE_REQUESTED.format(column="id")
+_QUEUE_REQUESTED_BY_CIN = _QUEUE_REQUESTED.format(column="cin")
+# The order of the texts `queue_requested` takes.
+TEXT_LANGUAGES: tuple[Language, ...] = ("ar", "fr", "en")
+
+
+async def queue_requested(
+    session: Executor,
+    *,
+    sub: uuid.UUID | None,
+    cin: str | None,
+    event_id: uuid.UUID,
+    kind: str,
+    sms: bool,
+    email: bool,
+    texts: Sequence[tuple[str, str]],
+    now: datetime,
+) -> tuple[bool, int]:
+    """Queue a requested notification for the enabled account named by `sub` (or else by
+    its proven `cin`): on SMS and e-mail as wanted and as it has them, with the subject and
+    text of its language (`texts` in TEXT_LANGUAGES order), once per event and channel.
+    Whether the account was found, and how many deliveries were queued."""
+    if sub is None and cin is None:
+        return False, 0
+    statement = _QUEUE_REQUESTED_BY_ID if sub is not None else _QUEUE_REQUESTED_BY_CIN
+    connection = await connection_of(session)
+    found, queued = await connection.fetchrow(
+        statement,
+        sub if sub is not None else cin,
+        event_id,
+        kind,
+        now,
+        sms,
+        email,
+        *(part for pair in texts for part in pair),
+    )
+    return bool(found), int(queued)
 
 
 @dataclass(frozen=True, slots=True)

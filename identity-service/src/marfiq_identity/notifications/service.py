@@ -7,11 +7,11 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from marfiq_identity.accounts.models import Account
 from marfiq_identity.agents import repository as agents
 from marfiq_identity.notifications import repository
 from marfiq_identity.notifications.messages import CHANNELS, Channel, notice_texts
@@ -25,27 +25,14 @@ log = logging.getLogger("marfiq.identity.notifications")
 _LOCAL_TIME = ZoneInfo("Africa/Casablanca")
 
 
-class Addressee(Protocol):
-    """Who a notice is for: an `Account`, or the `Recipient` read for a requested one."""
-
-    @property
-    def id(self) -> uuid.UUID: ...
-    @property
-    def phone(self) -> str | None: ...
-    @property
-    def email(self) -> str | None: ...
-    @property
-    def language(self) -> str: ...
-
-
-def _contact(account: Addressee, channel: Channel) -> str | None:
+def _contact(account: Account, channel: Channel) -> str | None:
     return account.phone if channel == "sms" else account.email
 
 
 async def queue_notice(
     session: Executor,
     *,
-    account: Addressee,
+    account: Account,
     kind: str,
     params: dict[str, str | dict[str, str]],
     channels: Iterable[str] | None = None,
@@ -88,24 +75,29 @@ async def on_notification_requested(
     session: AsyncSession, event: CloudEvent, data: NotificationRequested
 ) -> None:
     """`identity.notification.requested`: queue the messages for the person it names."""
-    connection = await repository.connection_of(session)
+    wanted = set(data.channels) if data.channels is not None else set(CHANNELS)
+    params = dict(data.params)
+    texts = []
+    for language in repository.TEXT_LANGUAGES:
+        subject, body = notice_texts(data.kind, params, language)
+        texts.append((subject[:200], body))
+    # One statement: the person's contacts are read where their deliveries are written.
     # The sub wins when both are given; a disabled account is told nothing.
-    account = await repository.reachable_recipient(
-        connection, sub=data.recipient_sub, cin=data.recipient_cin
+    found, queued = await repository.queue_requested(
+        session,
+        sub=data.recipient_sub,
+        cin=data.recipient_cin,
+        event_id=uuid.UUID(event.id),
+        kind=data.kind,
+        sms="sms" in wanted,
+        email="email" in wanted,
+        texts=texts,
+        now=datetime.now(UTC),
     )
-    if account is None:
+    if not found:
         # Nobody to tell (yet): a person without an account has no channel we know of.
         log.info("notification without a reachable recipient", extra={"event_id": event.id})
-        return
-    queued = await queue_notice(
-        connection,
-        account=account,
-        kind=data.kind,
-        params=dict(data.params),
-        channels=data.channels,
-        event_id=uuid.UUID(event.id),
-    )
-    if not queued:
+    elif not queued:
         log.info("notification with no channel to deliver on", extra={"event_id": event.id})
 
 
