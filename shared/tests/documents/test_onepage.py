@@ -8,6 +8,7 @@ import re
 import time
 
 import pytest
+import segno
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from marfiq_shared.documents import (
@@ -130,6 +131,60 @@ def test_the_receipt_shows_every_field_the_hashes_and_the_verification_address(
     # The QR code is there: a pattern of filled squares in the footer.
     content = PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Kids"][0]["/Contents"].data
     assert content.count(b" re") > 100
+
+
+def drawn_qr(pdf: bytes) -> tuple[list[list[int]], tuple[float, float, float]]:
+    """The QR code's modules as the page draws them (one `re` per run of dark modules in
+    the code's own coordinates), and the module size and top left corner in points."""
+    content = PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Kids"][0]["/Contents"].data
+    found = re.search(rb"q 0 g ([\d.]+) 0 0 -([\d.]+) ([\d.]+) ([\d.]+) cm (.*?)f Q", content)
+    assert found is not None
+    step, flipped, left, top = (float(value) for value in found.groups()[:4])
+    assert step == flipped
+    runs = [tuple(map(int, run)) for run in re.findall(rb"(\d+) (\d+) (\d+) 1 re", found[5])]
+    size = max(row for _, row, _ in runs) + 1
+    modules = [[0] * size for _ in range(size)]
+    for column, row, length in runs:
+        for c in range(column, column + length):
+            assert modules[row][c] == 0, "runs overlap"
+            modules[row][c] = 1
+    return modules, (step, left, top)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [URL, "http://127.0.0.1:8000/v1/documents/7K3M-Q9XT-2BDR", "HTTPS://MARFIQ.TEST/V/7K3M"],
+    ids=["https", "default public address", "alphanumeric (segno draws it)"],
+)
+def test_the_qr_code_on_the_receipt_is_the_code_of_its_address_where_it_was(
+    identity: SigningIdentity, fonts: object, url: str
+) -> None:
+    pdf = render_signed(receipt(verification_url=url), fonts, identity, reason="Accusé")  # type: ignore[arg-type]
+
+    modules, (step, left, top) = drawn_qr(pdf)
+
+    expected = segno.make(url, error="m", micro=False, mask=4).matrix
+    assert modules == [list(row) for row in expected]
+    # 28 mm wide with its quiet zone of 2 modules, 18 mm from the left and 12 mm above the
+    # bottom edge of an A4 page, as before.
+    mm = 72 / 25.4
+    assert step * (len(expected) + 4) == pytest.approx(28 * mm, abs=0.01)
+    assert left - 2 * step == pytest.approx(18 * mm, abs=0.01)
+    assert top + 2 * step == pytest.approx((12 + 28) * mm, abs=0.01)
+
+
+def test_a_changed_byte_in_the_embedded_fonts_breaks_the_signature(
+    pki: PlatformPki, identity: SigningIdentity, fonts: object
+) -> None:
+    # The fonts come first and their hash is computed once: it must still be signed over.
+    pdf = bytearray(render_signed(receipt(), fonts, identity, reason="Accusé"))  # type: ignore[arg-type]
+    at = pdf.index(b"/FontFile2")
+    at = pdf.index(b"stream\n", at) + 500
+    pdf[at] ^= 0x01
+
+    check = verify_pdf(bytes(pdf), pki.trust_roots())
+
+    assert not check.valid
 
 
 def test_a_changed_byte_of_a_fast_receipt_breaks_its_signature(

@@ -7,10 +7,12 @@ subsetting: its PDF objects are made once per process and copied into every docu
 
 from __future__ import annotations
 
+import re
 import threading
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import uharfbuzz as hb
@@ -18,7 +20,7 @@ from fontTools.ttLib import TTFont
 from fpdf.bidi import BidiParagraph
 from fpdf.enums import TextDirection
 
-from marfiq_shared.documents.layout import has_arabic
+from marfiq_shared.documents.layout import ARABIC_RANGES
 
 MM = 72 / 25.4  # points per millimetre
 
@@ -40,10 +42,18 @@ class EmbeddedFont:
         return _shape(self, text)
 
     def width_mm(self, text: str, size: float) -> float:
-        return sum(advance for _, advance in self.shape(text)) * size / self.upem / MM
+        return _advance(self, text) * size / self.upem / MM
 
 
 _lock = threading.Lock()
+# layout.has_arabic's ranges as one character class: a search in C rather than a Python
+# loop over every character and range (25 us for a 50-character address).
+_ARABIC = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in ARABIC_RANGES) + "]")
+
+
+def contains_arabic(text: str) -> bool:
+    """Whether `text` has a character of the Arabic blocks (as `layout.has_arabic`)."""
+    return _ARABIC.search(text) is not None
 
 
 def embedded_font(path: str, first_object: int) -> EmbeddedFont:
@@ -152,7 +162,7 @@ def _ligatures(font: TTFont) -> list[tuple[str, list[Any]]]:
 def _shape(font: EmbeddedFont, text: str) -> tuple[tuple[int, int], ...]:
     if not text:
         return ()
-    if has_arabic(text):
+    if contains_arabic(text):
         runs = [
             (piece, "rtl" if direction is TextDirection.RTL else "ltr")
             for piece, direction in BidiParagraph(text).get_bidi_fragments()
@@ -166,8 +176,26 @@ def _shape(font: EmbeddedFont, text: str) -> tuple[tuple[int, int], ...]:
         buffer.guess_segment_properties()
         buffer.direction = direction
         hb.shape(font.hb_font, buffer, {})
+        # attrgetter and map read the glyphs without a Python step each (half the time
+        # of shaping a new line, such as a verification address).
         glyphs.extend(
-            (info.codepoint, position.x_advance)
-            for info, position in zip(buffer.glyph_infos, buffer.glyph_positions, strict=True)
+            zip(
+                map(_GLYPH_ID, buffer.glyph_infos),
+                map(_ADVANCE, buffer.glyph_positions),
+                strict=True,
+            )
         )
     return tuple(glyphs)
+
+
+_GLYPH_ID = attrgetter("codepoint")
+_ADVANCE = attrgetter("x_advance")
+
+
+@lru_cache(maxsize=4096)
+def _advance(font: EmbeddedFont, text: str) -> int:
+    # Line breaking measures every candidate line, the same ones in every document.
+    return sum(map(_SECOND, _shape(font, text)))
+
+
+_SECOND = itemgetter(1)
