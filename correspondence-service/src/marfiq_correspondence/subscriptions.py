@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from marfiq_correspondence.correspondence.events import STEP_EVENTS
 from marfiq_correspondence.db import administrations
 from marfiq_correspondence.documents.service import record_certificate
-from marfiq_correspondence.webhooks.service import queue_deliveries
 from marfiq_shared.directory import replica_subscriptions
 from marfiq_shared.events.catalogue import PensionCertificateIssued
 
@@ -27,7 +25,6 @@ async def _certificate_issued(session: AsyncSession, event: CloudEvent, data: Ev
 SUBSCRIPTIONS: dict[str, Handler] = {
     **replica_subscriptions(administrations),
     PensionCertificateIssued.type: _certificate_issued,
-    # The service's own events, back from the bus: partners' webhooks are queued from them,
-    # never from the request that caused them.
-    **{event.type: queue_deliveries for event in STEP_EVENTS.values()},
+    # Not the service's own step events: partners' webhooks are queued in the step's
+    # transaction (webhooks/queueing.py), not from the events back from the bus.
 }

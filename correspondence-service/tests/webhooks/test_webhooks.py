@@ -3,73 +3,8 @@ receiver is down, with a delivery log and manual redelivery."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any
-
-from aiohttp import web
 from correspondence_support import Service, eventually, problem
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Receiver:
-    """A partner's HTTP endpoint: records every message with its headers."""
-
-    port: int
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    fail_with: int | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/marfiq"
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        self.messages.append({"headers": dict(request.headers), "body": body})
-        return web.Response(status=self.fail_with or 204)
-
-    @asynccontextmanager
-    async def listening(self) -> AsyncIterator[None]:
-        app = web.Application()
-        app.router.add_post("/hooks/marfiq", self.handle)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", self.port)
-        await site.start()
-        try:
-            yield
-        finally:
-            await runner.cleanup()
-
-
-def signature_verifies(secret: str, message: dict[str, Any]) -> bool:
-    """The receiver's check, written from the Standard Webhooks specification."""
-    headers = {key.lower(): value for key, value in message["headers"].items()}
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + message["body"]
-    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-    given = [part.split(",", 1)[1] for part in headers["webhook-signature"].split()]
-    return any(hmac.compare_digest(expected, candidate) for candidate in given)
-
-
-async def register(service: Service, agent: Any, url: str, **extra: Any) -> dict[str, Any]:
-    response = await service.client.post(
-        "/v1/webhooks", json={"url": url} | extra, headers=agent.headers
-    )
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
+from webhooks_support import Receiver, free_port, register, signature_verifies
 
 
 async def test_each_event_arrives_once_with_a_signature_that_verifies(service: Service) -> None:
@@ -243,51 +178,3 @@ async def test_only_https_to_public_addresses_when_insecure_urls_are_off(
     ):
         with pytest.raises(WebhookUrlRefused):
             await check_url(url, allow_insecure=False)
-
-
-async def test_a_batch_of_events_asks_for_subscribers_once_and_queues_each(
-    service: Service,
-) -> None:
-    from sqlalchemy import event as sa_event
-
-    from marfiq_correspondence.webhooks.service import queue_deliveries
-    from marfiq_shared.events.catalogue import parse_data
-    from marfiq_shared.events.envelope import CloudEvent
-
-    mef = service.administrations[0]
-    partner = service.client_of(mef, "correspondence:write")
-    hook = await register(service, partner, f"http://127.0.0.1:{free_port()}/hooks")
-    citizen = service.citizen()
-    for _ in range(3):
-        await service.send(citizen, mef)
-
-    async def all_queued() -> bool:
-        # The service's own consumer is done with them: nothing else asks meanwhile.
-        query = "SELECT count(DISTINCT event_id) FROM correspondence.webhook_deliveries"
-        return int(await service.scalar(query)) >= 3
-
-    await eventually(all_queued)
-    envelopes = await service.events("correspondence.correspondence.registered")
-    events = [CloudEvent.model_validate(envelope) for envelope in envelopes]
-    asked: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.startswith("SELECT correspondence.webhook_endpoints.id"):
-            asked.append(statement)  # the subscribers query (not the dispatcher's claim)
-
-    engine = service.database.engine.sync_engine
-    sa_event.listen(engine, "before_cursor_execute", count)
-    try:
-        for _ in range(2):  # a second transaction asks again: nothing is kept beyond one
-            await service.execute("TRUNCATE correspondence.webhook_deliveries CASCADE")
-            async with service.database.sessionmaker() as session, session.begin():
-                for item in events:
-                    await queue_deliveries(session, item, parse_data(item.type, item.data))
-            queued = await service.rows(
-                "SELECT endpoint_id, event_id FROM correspondence.webhook_deliveries"
-            )
-            assert sorted(str(row["event_id"]) for row in queued) == sorted(e.id for e in events)
-            assert {str(row["endpoint_id"]) for row in queued} == {hook["id"]}
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", count)
-    assert len(asked) == 2

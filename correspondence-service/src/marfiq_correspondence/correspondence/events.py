@@ -7,7 +7,7 @@ consumer keeping a copy; people are told through `identity.notification.requeste
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_correspondence.correspondence.lifecycle import Action, State
 from marfiq_correspondence.correspondence.models import Correspondence
+from marfiq_correspondence.webhooks.queueing import queue_deliveries
 from marfiq_shared.events.catalogue import (
     CorrespondenceAnswered,
     CorrespondenceAssigned,
@@ -100,10 +101,22 @@ async def publish_step(
     names: Mapping[str, str] | None = None,
 ) -> None:
     """The step's domain event, and the sender's notice, in the caller's transaction."""
-    for data, subject in step_events(
-        row=row, action=action, actor_role=actor_role, now=now, extra=extra, names=names
-    ):
-        await add_event(session, data, subject=subject)
+    await publish(
+        session,
+        step_events(
+            row=row, action=action, actor_role=actor_role, now=now, extra=extra, names=names
+        ),
+    )
+
+
+async def publish(session: AsyncSession, found: Sequence[tuple[EventData, str]]) -> None:
+    """Events with their subjects, in the caller's transaction; partners' webhook
+    deliveries of a step's event are queued in it too (the outbox pattern, applied to
+    webhooks: they exist if and only if the step was committed)."""
+    for data, subject in found:
+        event = await add_event(session, data, subject=subject)
+        if isinstance(data, CorrespondenceEvent):
+            await queue_deliveries(session, event=event, data=data)
 
 
 def step_events(

@@ -5,8 +5,8 @@ on an ORM session it took eight round trips (BEGIN, recipient, files, number, th
 registration, two outbox rows, COMMIT) and about as much CPU again in SQLAlchemy. Here it
 is BEGIN, `open_registration` (recipient, files and number in one statement), then
 `write_registration` (the letter, its receipt's registry entry, its documents, its first
-timeline entry and its events in one statement), COMMIT. The register's counter row is
-locked from the first statement to the commit, as before.
+timeline entry, its events and partners' webhook deliveries in one statement), COMMIT.
+The register's counter row is locked from the first statement to the commit, as before.
 
 Agents' letters stay on the ORM path (`service.register`): they number in two registers,
 whose order matters (outgoing before incoming, so that two administrations writing to
@@ -24,8 +24,11 @@ from typing import Any
 import orjson
 
 from marfiq_correspondence.registers.numbers import Register
+from marfiq_correspondence.webhooks.queueing import delivery_arguments
+from marfiq_correspondence.webhooks.repository import queue_statement
+from marfiq_correspondence.webhooks.wakeup import note_queued
 from marfiq_shared.db import DriverTransaction
-from marfiq_shared.events.catalogue import EventData
+from marfiq_shared.events.catalogue import CorrespondenceEvent, EventData
 from marfiq_shared.events.outbox import outbox_row
 
 # Nothing is written unless the recipient is an active administration, and no number is
@@ -184,6 +187,7 @@ def _write_sql() -> str:
     timeline_at = receipt_at + len(_RECEIPT)
     documents_at = timeline_at + len(_TIMELINE)
     events_at = documents_at + len(_DOCUMENTS)
+    deliveries_at = events_at + len(_EVENTS)
     # Foreign keys are checked at the statement's end, so the order of the inserts does
     # not matter to them; the documents keep their order (the identity column `seq`).
     # Built once at import from the constants above, never from a request.
@@ -200,9 +204,13 @@ WITH receipt AS (
 ), events AS (
     INSERT INTO correspondence.outbox ({", ".join(_EVENTS)})
     {_unnest(events_at, _EVENTS)}
+), deliveries AS (
+    {queue_statement(deliveries_at)}
+    RETURNING 1
 )
 INSERT INTO correspondence.correspondence ({", ".join(_LETTER)})
 VALUES ({_placeholders(1, len(_LETTER))})
+RETURNING (SELECT count(*) FROM deliveries)
 """  # noqa: S608
 
 
@@ -225,17 +233,24 @@ async def write_registration(
     timeline: dict[str, Any],
     events: Sequence[tuple[EventData, str]],
 ) -> None:
-    """Write a numbered letter with its receipt, documents, first step and events, in
-    the transaction `open_registration` began."""
+    """Write a numbered letter with its receipt, documents, first step, events and
+    partners' webhook deliveries of its registration, in the transaction
+    `open_registration` began. `events` hold exactly one step event (the registration)."""
     outbox = [outbox_row(data, source=transaction.source, subject=s) for data, s in events]
+    (step,) = (
+        delivery_arguments(row, data)
+        for row, (data, _) in zip(outbox, events, strict=True)
+        if isinstance(data, CorrespondenceEvent)
+    )
     arguments = [
         *(_value(letter, name) for name in _LETTER),
         *(_value(receipt, name) for name in _RECEIPT),
         *(_value(timeline, name) for name in _TIMELINE),
         *([item[name] for item in documents] for name in _DOCUMENTS),
         *([item[name] for item in outbox] for name in _EVENTS),
+        *step,
     ]
     connection = await transaction.begin()
-    await connection.execute(_WRITE, *arguments)
-    if outbox:
-        transaction.wrote_events = True
+    if await connection.fetchval(_WRITE, *arguments):
+        note_queued()
+    transaction.wrote_events = True

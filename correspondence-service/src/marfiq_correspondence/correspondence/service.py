@@ -48,7 +48,6 @@ from marfiq_correspondence.registers.numbers import (
 from marfiq_correspondence.settings import CorrespondenceSettings
 from marfiq_shared.db import DriverTransaction
 from marfiq_shared.events.catalogue import EventData
-from marfiq_shared.events.outbox import add_event
 from marfiq_shared.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 # Details of timeline entries that name agents, shown to agents only.
@@ -272,8 +271,7 @@ async def register(
         documents=written.documents,
         timeline=written.timeline,
     )
-    for data, subject in written.events:
-        await add_event(session, data, subject=subject)
+    await events.publish(session, written.events)
     return written.row
 
 

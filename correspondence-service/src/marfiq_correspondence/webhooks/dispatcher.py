@@ -2,7 +2,9 @@
 
 Runs in every replica; a delivery is claimed with `FOR UPDATE SKIP LOCKED` and a lease, so
 two replicas never send the same one at once and a crashed replica's claims come back.
-Nothing here runs on a request's path: deliveries are queued by the event consumer.
+Nothing here runs on a request's path: deliveries are queued in the transaction of the step
+that caused them (queueing.py), which wakes the dispatcher of its process after the commit;
+other replicas find them at their next poll.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from marfiq_correspondence.settings import CorrespondenceSettings
 from marfiq_correspondence.webhooks import repository
 from marfiq_correspondence.webhooks.service import message_id
 from marfiq_correspondence.webhooks.signature import headers as signed_headers
+from marfiq_correspondence.webhooks.wakeup import on_deliveries_committed
 from marfiq_shared.db import Database
 
 log = logging.getLogger(__name__)
@@ -51,14 +54,23 @@ class WebhookDispatcher:
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._delays = list(settings.webhook_retry_delays_s)
+        self._unsubscribe: Callable[[], None] = lambda: None
 
     def start(self) -> None:
+        loop = asyncio.get_running_loop()
+
+        def wake() -> None:
+            # A commit may happen on another thread (sync code): hop to our loop.
+            loop.call_soon_threadsafe(self._wake.set)
+
+        self._unsubscribe = on_deliveries_committed(self._database.source, wake)
         self._task = asyncio.create_task(self._run(), name="webhook dispatcher")
 
     def wake(self) -> None:
         self._wake.set()
 
     async def stop(self) -> None:
+        self._unsubscribe()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, any_, select, text, tuple_, update
+from sqlalchemy import and_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,25 +40,44 @@ async def endpoint(
     return (await session.scalars(statement)).first()
 
 
-async def subscribers(
-    session: AsyncSession, administration_ids: Sequence[uuid.UUID], event_type: str
-) -> Sequence[uuid.UUID]:
-    """Active endpoints of these administrations that want `event_type`."""
-    statement = select(WebhookEndpoint.id).where(
-        WebhookEndpoint.administration_id.in_(administration_ids),
-        WebhookEndpoint.active,
-        any_(WebhookEndpoint.event_types) == event_type,
-    )
-    return (await session.scalars(statement)).all()
+def queue_statement(first: int) -> str:
+    """INSERT one event's deliveries: one per active endpoint of the concerned
+    administrations that subscribed to its type (none in the common case). Parameters
+    from `$first` on: the event's id, type, payload, time, the concerned administrations.
+    A statement of its own, or a CTE of a larger one (a hot path's single round trip)."""
+    event_id, event_type, payload, at, concerned = (f"${first + n}" for n in range(5))
+    # Built from numbers, never from a request.
+    return f"""INSERT INTO correspondence.webhook_deliveries
+        (id, endpoint_id, event_id, event_type, payload, status, attempts,
+         next_attempt_at, created_at)
+    SELECT gen_random_uuid(), id, {event_id}::uuid, {event_type}::varchar, {payload}::bytea,
+        'pending', 0, {at}::timestamptz, {at}::timestamptz
+    FROM correspondence.webhook_endpoints
+    WHERE administration_id = ANY({concerned}::uuid[]) AND active
+        AND {event_type}::varchar = ANY(event_types)"""  # noqa: S608
 
 
-async def add_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Queue deliveries; one per (endpoint, event) however often the event arrives."""
-    if rows:
-        statement = insert(WebhookDelivery).on_conflict_do_nothing(
-            constraint="uq_webhook_deliveries_endpoint_event"
-        )
-        await session.execute(statement, list(rows))
+_QUEUE = queue_statement(1)
+
+
+async def queue(
+    session: AsyncSession,
+    *,
+    event_id: uuid.UUID,
+    event_type: str,
+    payload: bytes,
+    at: datetime,
+    concerned: Sequence[uuid.UUID],
+) -> int:
+    """Queue one event's deliveries in the session's transaction, begun by the event's
+    outbox row; how many.
+
+    Sent on the session's asyncpg connection: one statement per step, on every step, and
+    SQLAlchemy's statement layer would cost more CPU than the statement itself."""
+    raw = await (await session.connection()).get_raw_connection()
+    connection: Any = raw.driver_connection  # asyncpg's, under SQLAlchemy's adapter
+    status = await connection.execute(_QUEUE, event_id, event_type, payload, at, concerned)
+    return int(status.rsplit(" ", 1)[1])  # "INSERT 0 <rows>"
 
 
 _CLAIM = text(

@@ -1,4 +1,4 @@
-"""Registering webhook endpoints, queueing deliveries from events, and the delivery log."""
+"""Registering webhook endpoints, and the delivery log."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ import asyncio
 import ipaddress
 import socket
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import urlsplit
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_correspondence.correspondence.access import Viewer
@@ -26,8 +24,6 @@ from marfiq_correspondence.webhooks.schemas import (
     WebhookCreated,
 )
 from marfiq_correspondence.webhooks.signature import new_secret
-from marfiq_shared.events.catalogue import CorrespondenceEvent, EventData
-from marfiq_shared.events.envelope import CloudEvent
 from marfiq_shared.pagination import InvalidCursor, decode_cursor, encode_cursor
 
 
@@ -97,76 +93,6 @@ async def disable_endpoint(
         raise WebhookNotFound()
     found.active = False
     found.disabled_at = now
-
-
-# session.info key: the subscribers found in this consumer transaction, by what was asked.
-_SUBSCRIBERS = "marfiq.webhooks.subscribers"
-
-
-async def _subscribers(
-    session: AsyncSession, concerned: tuple[uuid.UUID, ...], event_type: str
-) -> Sequence[uuid.UUID]:
-    """`repository.subscribers`, asked once per transaction for the same administrations
-    and type: the consumer applies a batch of events in one transaction, and under load most
-    of them concern the same few administrations (one query per batch instead of per event).
-    Within the transaction the answer is the same as asking again, as far as any event can
-    tell: an endpoint registered meanwhile might as well have been registered after it."""
-    transaction = session.sync_session.get_transaction()
-    remembered = session.info.get(_SUBSCRIBERS)
-    if remembered is None or remembered[0] is not transaction:
-        remembered = session.info[_SUBSCRIBERS] = (transaction, {})
-    known: dict[tuple[tuple[uuid.UUID, ...], str], Sequence[uuid.UUID]] = remembered[1]
-    found = known.get((concerned, event_type))
-    if found is None:
-        found = await repository.subscribers(session, concerned, event_type)
-        known[(concerned, event_type)] = found
-    return found
-
-
-async def queue_deliveries(session: AsyncSession, event: CloudEvent, data: EventData) -> None:
-    """Event handler: one delivery per subscribed endpoint of the administrations the event
-    concerns (the holder, the sender administration, the one it came from or went to)."""
-    assert isinstance(data, CorrespondenceEvent)
-    concerned = {data.administration_id}
-    for name in (
-        "sender_administration_id",
-        "forwarded_from_administration_id",
-        "to_administration_id",
-    ):
-        value = getattr(data, name, None)
-        if value is not None:
-            concerned.add(value)
-    endpoints = await _subscribers(session, tuple(sorted(concerned)), event.type)
-    if not endpoints:
-        return
-    payload = orjson.dumps(
-        {
-            "type": event.type,
-            "timestamp": event.time,
-            "id": event.id,
-            "subject": event.subject,
-            "data": event.data,
-        },
-        option=orjson.OPT_UTC_Z,
-    )
-    now = event.time
-    await repository.add_deliveries(
-        session,
-        [
-            {
-                "id": uuid.uuid4(),
-                "endpoint_id": endpoint_id,
-                "event_id": uuid.UUID(event.id),
-                "event_type": event.type,
-                "payload": payload,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            }
-            for endpoint_id in endpoints
-        ],
-    )
 
 
 def _delivery_read(item: WebhookDelivery, log: list[AttemptRead]) -> DeliveryRead:
