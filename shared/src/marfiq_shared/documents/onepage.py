@@ -365,15 +365,17 @@ def _assemble(
     placeholder_range: str,
     seed: str,
 ) -> bytes:
-    out = bytearray(first.data)
+    # Only what follows the fonts is built here; offsets count the fonts' bytes before it.
+    base = len(first.data)
+    out = bytearray()
     offsets = dict(first.offsets)
     for number, dictionary, *stream in objects:
-        offsets[number] = len(out)
+        offsets[number] = base + len(out)
         out += f"{number} 0 obj\n{dictionary}".encode()
         if stream:
             out += stream[0] + b"\nendstream"
         out += b"\nendobj\n"
-    xref = len(out)
+    xref = base + len(out)
     rows = [b"0000000000 65535 f \n"] + [
         f"{offsets[number]:010d} 00000 n \n".encode() for number in range(1, OBJECTS + 1)
     ]
@@ -384,20 +386,20 @@ def _assemble(
         f"/ID [<{file_id}> <{file_id}>]>>\nstartxref\n{xref}\n%%EOF\n".encode()
     )
     marker = b"/Contents <" + b"0" * 16
-    start = out.index(marker, len(first.data)) + len(b"/Contents ")
+    start = out.index(marker) + len(b"/Contents ")  # in `out`; base + start in the file
     end = start + 2 * CONTENTS_BYTES + 2
-    filled = f"/ByteRange [0 {start} {end} {len(out) - end}]".ljust(len(placeholder_range))
-    at = out.index(placeholder_range.encode(), len(first.data))
-    out[at : at + len(filled)] = filled.encode()
+    filled = f"/ByteRange [0 {base + start} {base + end} {len(out) - end}]"
+    at = out.index(placeholder_range.encode())
+    out[at : at + len(placeholder_range)] = filled.ljust(len(placeholder_range)).encode()
     digest = first.digest.copy()
     with memoryview(out) as view:
-        digest.update(view[len(first.data) : start])
+        digest.update(view[:start])
         digest.update(view[end:])
     cms = template.sign(digest.digest())
     if len(cms) > CONTENTS_BYTES:
         raise ValueError("the signature does not fit its reserved room")
     out[start + 1 : start + 1 + 2 * len(cms)] = cms.hex().upper().encode()
-    return bytes(out)
+    return first.data + out
 
 
 def issue_pdf(
