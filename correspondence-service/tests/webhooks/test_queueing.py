@@ -121,10 +121,8 @@ async def test_a_filing_and_a_step_queue_their_deliveries_before_any_event_is_co
         assert str(row["endpoint_id"]) == hook["id"]
         assert row["payload"] == as_consumed(row["published"])  # byte for byte
         assert row["created_at"] == row["event_time"]
-    assert (
-        orjson.loads(after_step[0]["payload"])["data"]["registration_number"]
-        == (created["registration_number"])
-    )
+    registered = orjson.loads(after_step[0]["payload"])
+    assert registered["data"]["registration_number"] == created["registration_number"]
 
 
 class StepFailed(Exception):
