@@ -81,8 +81,8 @@ def test_the_verification_addresses_the_services_print_are_segnos() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    ["12345678", "HTTPS://MARFIQ.EXAMPLE/V1/DOCUMENTS/7K3M", "", "x" * 3000],
-    ids=["numeric", "alphanumeric", "empty", "too long for a QR code"],
+    ["12345678", "HTTPS://MARFIQ.EXAMPLE/V1/DOCUMENTS/7K3M", "", "x" * 3000, "https://x/\udc80"],
+    ids=["numeric", "alphanumeric", "empty", "too long for a QR code", "not even UTF-8"],
 )
 def test_what_segno_would_not_encode_in_byte_mode_is_left_to_segno(data: str) -> None:
     assert qr_matrix(data, mask=4) is None

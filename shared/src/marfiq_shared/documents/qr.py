@@ -11,8 +11,9 @@ table per generator), turned into bits, XORed with the mask and gathered into pl
 one `itemgetter` call.
 
 Only what segno itself would encode in byte mode with one segment is drawn here (any
-address: ASCII, Latin-1 or UTF-8); numeric, alphanumeric and kanji data return None and
-the caller asks segno. tests/documents/test_qr.py holds segno as the oracle.
+address, in ISO-8859-1, Shift JIS or UTF-8 as segno chooses); numeric, alphanumeric and
+kanji data return None and the caller asks segno. tests/documents/test_qr.py holds segno
+as the oracle.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import NamedTuple, cast
 
 from segno import consts
 
-ERROR_M = consts.ERROR_LEVEL_M
+_ERROR_M = consts.ERROR_LEVEL_M
 # segno's boost_error: the highest of these that still fits the version chosen for M.
 _BOOSTS = (consts.ERROR_LEVEL_Q, consts.ERROR_LEVEL_H)
 _FORMAT_OFFSET = {
@@ -51,18 +52,22 @@ class _Blocks(NamedTuple):  # segno's consts.EC
 _CAPACITY = cast("dict[int, dict[int, int]]", consts.SYMBOL_CAPACITY)
 _ECC = cast("dict[int, dict[int, tuple[_Blocks, ...]]]", consts.ECC)
 
-# Arithmetic in GF(256) with the QR code's polynomial x^8 + x^4 + x^3 + x^2 + 1.
-_EXP = [0] * 512
-_LOG = [0] * 256
-_value = 1
-for _power in range(255):
-    _EXP[_power] = _value
-    _LOG[_value] = _power
-    _value <<= 1
-    if _value & 0x100:
-        _value ^= 0x11D
-for _power in range(255, 512):
-    _EXP[_power] = _EXP[_power - 255]
+
+def _galois_tables() -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Powers of 2 (twice over, so that sums of logarithms need no modulo) and logarithms
+    in GF(256) with the QR code's polynomial x^8 + x^4 + x^3 + x^2 + 1."""
+    powers, logs = [0] * 510, [0] * 256
+    value = 1
+    for power in range(255):
+        powers[power] = powers[power + 255] = value
+        logs[value] = power
+        value <<= 1
+        if value & 0x100:
+            value ^= 0x11D
+    return tuple(powers), tuple(logs)
+
+
+_EXP, _LOG = _galois_tables()
 
 
 def _multiply(a: int, b: int) -> int:
@@ -256,6 +261,8 @@ def _byte_mode_data(data: str) -> bytes | None:
             break
         except UnicodeError:
             continue
+    else:
+        return None  # not even UTF-8 (a lone surrogate): segno says why
     if not raw or raw.isdigit() or _ALPHANUMERIC.fullmatch(raw) or _is_kanji(raw):
         return None
     return raw
@@ -276,8 +283,8 @@ def _version(length: int) -> tuple[int, int] | None:
     for version in range(1, 41):
         needed = 4 + (8 if version < 10 else 16) + 8 * length
         capacity = _CAPACITY[version]
-        if capacity[ERROR_M] >= needed:
-            error = ERROR_M
+        if capacity[_ERROR_M] >= needed:
+            error = _ERROR_M
             for level in _BOOSTS:
                 if capacity[level] < needed:
                     break
