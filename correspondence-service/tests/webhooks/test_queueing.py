@@ -153,6 +153,9 @@ async def file_then_fail(
         recipient_administration_id=recipient, subject="Demande", body="Je sollicite un acte."
     )
     async with service.database.driver_transaction() as transaction:
+        # Begun first, as for an Idempotency-Key: the filing's statements join it (alone,
+        # its writing statement would commit by itself).
+        await transaction.begin()
         await correspondence.submit_as_person(
             transaction, viewer=viewer, data=data, settings=service.settings, now=datetime.now(UTC)
         )

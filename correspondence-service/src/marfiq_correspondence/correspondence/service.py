@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,7 +41,6 @@ from marfiq_correspondence.files import repository as files
 from marfiq_correspondence.registers.numbers import (
     Number,
     Register,
-    format_number,
     register_year,
     take_number,
 )
@@ -330,55 +329,65 @@ async def submit_as_person(
     now: datetime,
 ) -> CorrespondenceCreated:
     """`submit` for a person (no administration of their own, one register to number
-    in), on the driver: one statement finds the recipient, attaches the files and takes
-    the number, a second writes the registration with its events (4 round trips with
-    BEGIN and COMMIT instead of 8, and no ORM session)."""
+    in), on the driver: one statement reads the recipient and the files, a second one
+    attaches them, takes the number and writes the registration with its events, as a
+    transaction of its own (`filing` says why), and no ORM session."""
     assert viewer.administration_id is None
     if len(data.file_ids) > settings.files_per_correspondence:
         limit = settings.files_per_correspondence
         raise FilesUnusable("file_ids", f"at most {limit} files", max_files=limit)
+    readied = await filing.read_registration(
+        transaction,
+        recipient_id=data.recipient_administration_id,
+        file_ids=data.file_ids,
+        owner_sub=viewer.sub,
+    )
+    if readied is None:
+        raise _recipient_unknown()
+    _refuse_unusable(data.file_ids, {item.id for item in readied.files})
+    order = {id_: position for position, id_ in enumerate(data.file_ids)}
+    stored = sorted(readied.files, key=lambda item: order[item.id])
     year = register_year(now)
-    opened = await filing.open_registration(
+    token = filing.number_token()
+    values = _letter(viewer, data, administration=False)
+    written = registration(
+        values=values,
+        recipient=readied.recipient,
+        sender_administration=None,
+        documents=_attachments(values["id"], stored, viewer=viewer, now=now),
+        receipt_files=file_lines(stored),
+        actor_role=viewer.role,
+        number=Number(Register.INCOMING, year, 0, token),
+        now=now,
+    )
+    taken = await filing.write_registration(
         transaction,
         recipient_id=data.recipient_administration_id,
         file_ids=data.file_ids,
         owner_sub=viewer.sub,
         year=year,
-        now=now,
-    )
-    if opened is None:
-        raise _recipient_unknown()
-    if opened.sequence is None:
-        missing = sorted(str(id_) for id_ in set(data.file_ids) - {f.id for f in opened.files})
-        raise FilesUnusable("file_ids", "unknown, not yours, or already attached", unusable=missing)
-    order = {id_: position for position, id_ in enumerate(data.file_ids)}
-    stored = sorted(opened.files, key=lambda item: order[item.id])
-    number = Number(
-        Register.INCOMING,
-        year,
-        opened.sequence,
-        format_number(opened.recipient["code"], year, opened.sequence, Register.INCOMING),
-    )
-    values = _letter(viewer, data, administration=False)
-    written = registration(
-        values=values,
-        recipient=opened.recipient,
-        sender_administration=None,
-        documents=_attachments(values["id"], stored, viewer=viewer, now=now),
-        receipt_files=file_lines(stored),
-        actor_role=viewer.role,
-        number=number,
-        now=now,
-    )
-    await filing.write_registration(
-        transaction,
+        token=token,
         letter=written.values,
         receipt=written.receipt,
         documents=written.documents,
         timeline=written.timeline,
         events=written.events,
     )
-    return _created(written.row)
+    if taken.number is None:
+        # Between the two statements the recipient left the directory, or a file was
+        # attached to another letter: nothing was written.
+        _refuse_unusable(data.file_ids, taken.usable)
+        raise _recipient_unknown()
+    row = written.row
+    row.registration_number = taken.number
+    row.register_sequence = taken.sequence
+    return _created(row)
+
+
+def _refuse_unusable(requested: Sequence[uuid.UUID], usable: Collection[uuid.UUID]) -> None:
+    missing = sorted(str(id_) for id_ in set(requested) - set(usable))
+    if missing:
+        raise FilesUnusable("file_ids", "unknown, not yours, or already attached", unusable=missing)
 
 
 def _recipient_unknown() -> RecipientUnknown:

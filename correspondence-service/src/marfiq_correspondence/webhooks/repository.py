@@ -40,19 +40,31 @@ async def endpoint(
     return (await session.scalars(statement)).first()
 
 
-def queue_statement(first: int) -> str:
+def queue_statement(first: int, *, number_token: str | None = None) -> str:
     """INSERT one event's deliveries: one per active endpoint of the concerned
     administrations that subscribed to its type (none in the common case). Parameters
     from `$first` on: the event's id, type, payload, time, the concerned administrations.
-    A statement of its own, or a CTE of a larger one (a hot path's single round trip)."""
+    A statement of its own, or a CTE of a larger one (a hot path's single round trip).
+
+    In a person's filing the payload holds a token where the registration number goes,
+    taken by the same statement: `number_token` names the token's parameter, and a CTE
+    `numbered` of that statement gives the number (`correspondence.filing`)."""
     event_id, event_type, payload, at, concerned = (f"${first + n}" for n in range(5))
+    body = f"{payload}::bytea"
+    source = "correspondence.webhook_endpoints"
+    if number_token is not None:
+        body = (
+            f"convert_to(replace(convert_from({body}, 'UTF8'), {number_token}, numbered.text),"
+            " 'UTF8')"
+        )
+        source += ", numbered"
     # Built from numbers, never from a request.
     return f"""INSERT INTO correspondence.webhook_deliveries
         (id, endpoint_id, event_id, event_type, payload, status, attempts,
          next_attempt_at, created_at)
-    SELECT gen_random_uuid(), id, {event_id}::uuid, {event_type}::varchar, {payload}::bytea,
+    SELECT gen_random_uuid(), id, {event_id}::uuid, {event_type}::varchar, {body},
         'pending', 0, {at}::timestamptz, {at}::timestamptz
-    FROM correspondence.webhook_endpoints
+    FROM {source}
     WHERE administration_id = ANY({concerned}::uuid[]) AND active
         AND {event_type}::varchar = ANY(event_types)"""  # noqa: S608
 
