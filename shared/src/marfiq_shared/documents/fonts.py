@@ -8,6 +8,7 @@ subsetting: its PDF objects are made once per process and copied into every docu
 from __future__ import annotations
 
 import re
+import struct
 import threading
 import zlib
 from dataclasses import dataclass
@@ -43,6 +44,12 @@ class EmbeddedFont:
 
     def width_mm(self, text: str, size: float) -> float:
         return _advance(self, text) * size / self.upem / MM
+
+    def shown(self, text: str) -> tuple[int, str]:
+        """The width of `text` in font units and its glyphs as the body of a TJ array
+        (Identity-H: glyph ids in hex), with an adjustment where shaping moved a glyph off
+        its own width (kerning)."""
+        return _shown(self, text)
 
 
 _lock = threading.Lock()
@@ -199,3 +206,29 @@ def _advance(font: EmbeddedFont, text: str) -> int:
 
 
 _SECOND = itemgetter(1)
+
+
+@lru_cache(maxsize=4096)
+def _shown(font: EmbeddedFont, text: str) -> tuple[int, str]:
+    # Labels, headings and most values are the same in every document: drawn once.
+    glyphs = _shape(font, text)
+    if not glyphs:
+        return 0, ""
+    ids = [gid for gid, _ in glyphs]
+    advances = [advance for _, advance in glyphs]
+    if all(gid < len(font.widths) for gid in ids) and advances == [font.widths[gid] for gid in ids]:
+        # No glyph moved by shaping: one hex string, two bytes a glyph.
+        return sum(advances), f"<{struct.pack(f'>{len(ids)}H', *ids).hex().upper()}>"
+    pieces: list[str] = []
+    run: list[str] = []
+    advance = 0
+    for gid, glyph_advance in glyphs:
+        advance += glyph_advance
+        run.append(f"{gid:04X}")
+        delta = glyph_advance - font.widths[gid] if gid < len(font.widths) else 0
+        if delta:
+            pieces.append(f"<{''.join(run)}> {-delta * 1000 / font.upem:.1f}")
+            run = []
+    if run:
+        pieces.append(f"<{''.join(run)}>")
+    return advance, " ".join(pieces)

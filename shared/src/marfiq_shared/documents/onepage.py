@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-import struct
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -81,7 +80,7 @@ class _Page:
         if not text:
             return
         font = self.current
-        advance, shown = _shown(font, text)
+        advance, shown = font.shown(text)
         width = advance * self.size / font.upem / MM
         if align == "R":
             left = x + w - PAD - width
@@ -136,35 +135,8 @@ class _Page:
         self.ops.append(f"q 0 g {step:.5f} 0 0 {-step:.5f} {left:.3f} {top:.3f} cm {path}f Q")
 
 
-# Labels, headings and most values are the same in every document: what they show and
-# where their lines break is worked out once (per font; fonts are made once per process).
-@functools.lru_cache(maxsize=4096)
-def _shown(font: EmbeddedFont, text: str) -> tuple[int, str]:
-    """The width of `text` in font units and its glyphs as the body of a TJ array: glyph
-    ids in hex, with an adjustment where shaping moved a glyph off its own width."""
-    glyphs = font.shape(text)
-    if not glyphs:
-        return 0, ""
-    ids = [gid for gid, _ in glyphs]
-    advances = [advance for _, advance in glyphs]
-    if all(gid < len(font.widths) for gid in ids) and advances == [font.widths[gid] for gid in ids]:
-        # No glyph moved by shaping (no kerning): one hex string, two bytes a glyph.
-        return sum(advances), f"<{struct.pack(f'>{len(ids)}H', *ids).hex().upper()}>"
-    pieces: list[str] = []
-    run: list[str] = []
-    advance = 0
-    for gid, glyph_advance in glyphs:
-        advance += glyph_advance
-        run.append(f"{gid:04X}")
-        delta = glyph_advance - font.widths[gid] if gid < len(font.widths) else 0
-        if delta:
-            pieces.append(f"<{''.join(run)}> {-delta * 1000 / font.upem:.1f}")
-            run = []
-    if run:
-        pieces.append(f"<{''.join(run)}>")
-    return advance, " ".join(pieces)
-
-
+# Most texts are the same in every document (labels, headings, values that repeat):
+# where they break is worked out once per font, size and width.
 @functools.lru_cache(maxsize=4096)
 def _lines(font: EmbeddedFont, size: float, text: str, width: float) -> tuple[str, ...]:
     room = width - 2 * PAD
