@@ -1,9 +1,9 @@
-"""Our QR encoder draws the modules segno draws, for any address, in a fraction of its time."""
+"""Our QR encoder draws the modules segno draws, for any address (its speed is measured
+once, in the commit that brought it: a timed assertion has no place in CI)."""
 
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 import segno
@@ -97,22 +97,3 @@ def test_the_path_has_one_rectangle_per_run_of_dark_modules() -> None:
         expected = "".join(f"{start} {row} {count} 1 re " for row, start, count in runs)
 
         assert qr_path(data, mask=4) == (modules, expected)
-
-
-def test_our_encoder_takes_a_fraction_of_segnos_time() -> None:
-    url = "http://127.0.0.1:8000/v1/documents/7K3M-Q9XT-2BDR"
-    qr_path(url, mask=4)
-
-    def cpu(draw: object, times: int) -> float:
-        best = float("inf")
-        for _ in range(3):
-            started = time.process_time()
-            for _ in range(times):
-                draw()  # type: ignore[operator]
-            best = min(best, (time.process_time() - started) / times)
-        return best
-
-    ours = cpu(lambda: qr_path(url, mask=4), 200)
-    theirs = cpu(lambda: segno.make(url, error="m", micro=False, mask=4), 20)
-    # About a twentieth; a loose bound that only a regression crosses.
-    assert ours < theirs / 4, (ours, theirs)

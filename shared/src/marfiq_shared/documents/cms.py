@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -159,12 +158,3 @@ def template_for(identity: SigningIdentity) -> CmsTemplate:
                 known = build_template(identity)
                 _templates[cache_key] = known
     return known
-
-
-def sha256_ranges(data: bytes | bytearray, ranges: tuple[tuple[int, int], ...]) -> bytes:
-    """The SHA-256 of the (start, length) byte ranges of `data`, in order."""
-    digest = hashlib.sha256()
-    view = memoryview(data)
-    for start, size in ranges:
-        digest.update(view[start : start + size])
-    return digest.digest()
