@@ -80,8 +80,10 @@ async def declare_topology(amqp_url: str) -> None:
     from marfiq_shared.events.rabbitmq import RabbitMQTransport
 
     for spec in SERVICES:
-        subscriptions = importlib.import_module(f"{spec.package}.subscriptions").SUBSCRIPTIONS
-        if not subscriptions:
+        module = importlib.import_module(f"{spec.package}.subscriptions")
+        subscriptions = module.SUBSCRIPTIONS
+        retired = getattr(module, "RETIRED", ())
+        if not subscriptions and not retired:
             continue
         service_settings = _settings_of(spec.package)
         transport = RabbitMQTransport(
@@ -93,6 +95,7 @@ async def declare_topology(amqp_url: str) -> None:
                 service_settings.event_queue_prefix + service_settings.service_name,
                 list(subscriptions),
                 retry_delays_ms=service_settings.event_retry_delays_ms,
+                retired=retired,
             )
         finally:
             await transport.close()

@@ -216,3 +216,23 @@ async def test_stop_does_not_hang_while_the_broker_is_unreachable(
         await runtime.stop()
 
     assert not transport.is_connected
+
+
+async def test_declaring_again_unbinds_the_types_a_service_retired(rabbitmq) -> None:
+    transport = RabbitMQTransport(rabbitmq.url, rabbitmq.exchange)
+    await transport.open()
+    queue = rabbitmq.queue("retired")
+    kept, retired = "test.retired.kept", "test.retired.gone"
+    await transport.declare(queue, [kept, retired], retry_delays_ms=[])
+    await transport.declare(queue, [kept], retry_delays_ms=[], retired=[retired, "never.bound"])
+
+    await transport.publish(
+        [OutgoingEvent(str(uuid.uuid4()), event_type, b"{}") for event_type in (kept, retired)]
+    )
+
+    connection = await aio_pika.connect(rabbitmq.url)
+    channel = await connection.channel()
+    declared = await channel.declare_queue(queue, passive=True)
+    await connection.close()
+    await transport.close()
+    assert declared.declaration_result.message_count == 1  # the kept type's only

@@ -213,16 +213,27 @@ class RabbitMQTransport(Transport):
         return subscription
 
     async def declare(
-        self, queue: str, event_types: Iterable[str], *, retry_delays_ms: Sequence[int]
+        self,
+        queue: str,
+        event_types: Iterable[str],
+        *,
+        retry_delays_ms: Sequence[int],
+        retired: Iterable[str] = (),
     ) -> None:
         """Declare a consumer's queues and bindings without consuming (a deployment step).
 
         A topic exchange drops what no queue is bound to yet: declaring every service's
         queue before any relay publishes means nothing is lost on the very first start.
+        Bindings only ever add up on a durable queue, so the types a service stopped
+        consuming (`retired`) are unbound here: else the queue would keep receiving them
+        and the consumer acknowledge each with a warning that it has no handler.
         """
         channel = await self._consumer_connection().channel()
         try:
-            await self._declare_queues(channel, queue, list(event_types), retry_delays_ms)
+            main = await self._declare_queues(channel, queue, list(event_types), retry_delays_ms)
+            exchange = await self._declare_exchange(channel)
+            for event_type in retired:
+                await main.unbind(exchange, routing_key=event_type)  # absent: nothing to do
         finally:
             await channel.close()
 
