@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from marfiq_identity.assurance.service import on_contact_registered
 from marfiq_identity.notifications.service import (
     on_complaint_escalated,
@@ -14,13 +12,12 @@ from marfiq_shared.events.catalogue import (
     ComplaintEscalated,
     NotificationRequested,
 )
-
-if TYPE_CHECKING:
-    from marfiq_shared.events.consumer import Handler
+from marfiq_shared.events.consumer import DriverHandler, Handler
 
 SUBSCRIPTIONS: dict[str, Handler] = {
     # Another service asks to tell a person something: queued, delivered once per channel.
-    NotificationRequested.type: on_notification_requested,  # type: ignore[dict-item]
+    # One statement on the driver: no ORM session around it (~1-2 ms of CPU per batch).
+    NotificationRequested.type: DriverHandler(on_notification_requested),  # type: ignore[arg-type]
     # The pension fund vouches for an affiliate's phone: codes to it prove the CIN.
     AffiliateContactRegistered.type: on_contact_registered,  # type: ignore[dict-item]
     # A complaint stayed overdue: its administration's supervisors are told.

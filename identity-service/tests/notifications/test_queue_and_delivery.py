@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import pytest
 from identity_support import make_settings
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from marfiq_identity.accounts.models import Account, AccountKind
@@ -297,6 +298,32 @@ async def test_a_contact_changed_earlier_in_the_transaction_is_the_one_told(
         await on_notification_requested(session, event, data)
 
     assert [r["destination"] for r in await rows(database_url)] == ["+212661700007"]
+
+
+async def test_requested_notifications_are_consumed_without_an_orm_session(
+    database: Database, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    person = await citizen(database, phone="+212661700008", email="drv@example.ma")
+    sessions: list[object] = []
+    make_session = database.sessionmaker
+
+    def counted_session(*args: Any, **kwargs: Any) -> Any:
+        sessions.append(args)
+        return make_session(*args, **kwargs)
+
+    monkeypatch.setattr(database, "sessionmaker", counted_session)
+    consumer = Consumer(database, inbox, SUBSCRIPTIONS, queue="identity")
+    batch = [delivery(request(recipient_sub=person.id, params=PARAMS)[0]) for _ in range(3)]
+
+    assert await consumer(batch) == [None, None, None]
+    assert await consumer(batch[:1]) == [None]  # redelivered: skipped
+
+    # The driver handler's batches: asyncpg's transaction, the inbox claimed through it.
+    assert sessions == []
+    assert len(await rows(database_url)) == 6
+    async with database.sessionmaker() as session:
+        claimed = await session.scalar(select(func.count()).select_from(inbox))
+    assert claimed == 3
 
 
 # --- delivery ----------------------------------------------------------------------------

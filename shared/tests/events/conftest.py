@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.schema import CreateSchema
 
-from marfiq_shared.db import Database, service_metadata
+from marfiq_shared.db import Database, JoinedTransaction, service_metadata
 from marfiq_shared.events import (
     AdministrationCreated,
     CloudEvent,
@@ -54,8 +54,19 @@ class Service:
     applied: Table  # event id -> how many times a handler applied it
     source: str
 
-    async def apply(self, session: AsyncSession, event: CloudEvent, data: EventData) -> None:
-        """A handler that counts, so that a second application shows as count 2."""
+    async def apply(
+        self, session: AsyncSession | JoinedTransaction, event: CloudEvent, data: EventData
+    ) -> None:
+        """A handler that counts, so that a second application shows as count 2; through
+        the driver when it is given a driver transaction (`DriverHandler`)."""
+        if isinstance(session, JoinedTransaction):
+            table = f"{self.applied.schema}.{self.applied.name}"
+            await session.driver.execute(
+                f"INSERT INTO {table} AS a (id, count) VALUES ($1, 1)"
+                " ON CONFLICT (id) DO UPDATE SET count = a.count + 1",
+                uuid.UUID(event.id),
+            )
+            return
         await session.execute(
             insert(self.applied)
             .values(id=uuid.UUID(event.id), count=1)

@@ -21,6 +21,7 @@ from marfiq_shared.events import (
     RabbitMQTransport,
     Transport,
 )
+from marfiq_shared.events.consumer import DriverHandler
 from marfiq_shared.settings import MarfiqSettings
 from marfiq_shared.testing import TcpProxy, require_url
 
@@ -30,6 +31,7 @@ class Bus:
     transport: Transport
     settings: MarfiqSettings
     queue: str
+    on_driver: bool  # handlers registered as `DriverHandler`: batches run on the driver
     runtimes: list[EventRuntime] = field(default_factory=list)
 
     async def start(self, service, handler, database: Database | None = None) -> EventRuntime:
@@ -37,7 +39,9 @@ class Bus:
             database or service.database,
             self.transport,
             queue=self.queue,
-            subscriptions={AdministrationCreated.type: handler},
+            subscriptions={
+                AdministrationCreated.type: DriverHandler(handler) if self.on_driver else handler
+            },
             outbox=service.outbox,
             inbox=service.inbox,
             settings=self.settings,
@@ -47,20 +51,28 @@ class Bus:
         return runtime
 
 
+@pytest.fixture(params=["session", "driver"])
+def path(request: pytest.FixtureRequest) -> str:
+    """The consumer's transaction: an ORM session, or the driver's (`DriverHandler`)."""
+    return str(request.param)
+
+
 @pytest.fixture(params=["in-process", "rabbitmq"])
-async def bus(request: pytest.FixtureRequest, broker) -> AsyncIterator[Bus]:
+async def bus(request: pytest.FixtureRequest, broker, path: str) -> AsyncIterator[Bus]:
+    on_driver = path == "driver"
     if request.param == "rabbitmq":
         require_url(broker.url, "RabbitMQ")
         found = Bus(
             RabbitMQTransport(broker.url, broker.exchange, reconnect_interval=0.5),
             broker.settings(),
             broker.queue(f"delivery-{uuid.uuid4().hex[:6]}"),
+            on_driver,
         )
     else:
         settings = MarfiqSettings(
             amqp_url=None, event_retry_delays_ms=[50, 100], event_relay_idle_ms=20
         )
-        found = Bus(InProcessTransport(), settings, "delivery")
+        found = Bus(InProcessTransport(), settings, "delivery", on_driver)
     yield found
     for runtime in found.runtimes:
         await runtime.stop()

@@ -72,9 +72,12 @@ async def queue_notice(
 
 
 async def on_notification_requested(
-    session: AsyncSession, event: CloudEvent, data: NotificationRequested
+    session: Executor, event: CloudEvent, data: NotificationRequested
 ) -> None:
-    """`identity.notification.requested`: queue the messages for the person it names."""
+    """`identity.notification.requested`: queue the messages for the person it names.
+
+    A driver handler (`DriverHandler` in SUBSCRIPTIONS): its one statement runs on the
+    consumer's `JoinedTransaction`, or on a session's connection, its changes flushed."""
     wanted = set(data.channels) if data.channels is not None else set(CHANNELS)
     params = dict(data.params)
     texts = []
