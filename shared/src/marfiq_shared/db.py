@@ -284,11 +284,11 @@ class JoinedTransaction(DriverTransaction):
         if session is None:
             return
         # Imported here: the events package imports this module.
-        from marfiq_shared.events.outbox import _DIRTY_KEY
+        from marfiq_shared.events.outbox import take_written_events
 
         # Events the session added wake the relays after the real COMMIT, not after the
         # session's savepoint is released (the relay would find nothing yet).
-        if session.info.pop(_DIRTY_KEY, False):
+        if take_written_events(session):
             self.wrote_events = True
         await session.commit()
 

@@ -155,6 +155,13 @@ def wake_relays(source: str) -> None:
             log.exception("outbox wake-up failed")
 
 
+def take_written_events(session: AsyncSession | Session) -> bool:
+    """Whether events were added through `session` since its last commit, forgetting it:
+    for a session joined to a transaction its owner commits later (a savepoint's release
+    is no commit), who then wakes the relays itself."""
+    return bool(session.info.pop(_DIRTY_KEY, False))
+
+
 def _after_commit(session: Session) -> None:
     if session.info.pop(_DIRTY_KEY, False):
         wake_relays(session.info.get(SOURCE_KEY, ""))
