@@ -2,13 +2,14 @@
 
 Both kinds answer the same two calls: `forward` streams one client request through and its
 answer back, `get` fetches a small document (OpenAPI, liveness) for the gateway itself.
+Over HTTP, `forward` uses the gateway's own HTTP/1.1 client (http1.py, for CPU) and `get`
+uses aiohttp.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yarl import URL
 
 from marfiq_gateway.headers import IncomingRequest, response_headers
+from marfiq_gateway.http1 import BrokenExchange, ConnectFailed, Http1Pool
 
 log = logging.getLogger("marfiq.gateway")
 
@@ -28,8 +30,10 @@ RETRIES = Counter(
     ["upstream"],
 )
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
-# Failures before a single byte reached the service (refused, unresolvable, connect timeout).
-_CONNECT_ERRORS = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+# Requests aiohttp sent again when a kept-alive connection proved closed before answering.
+_REPLAYABLE = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+# Without a body, these still announced `Content-Length: 0` under aiohttp; services saw it.
+_BODILESS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "CONNECT"})
 
 
 class UpstreamUnavailable(Exception):
@@ -74,7 +78,8 @@ class Upstream(Protocol):
 
 
 class HttpPool:
-    """One pooled aiohttp session shared by every HTTP upstream of the process."""
+    """Connections to the services: a keep-alive pool per service for forwarding (http1),
+    one aiohttp session for the gateway's own small GETs."""
 
     def __init__(
         self,
@@ -86,6 +91,26 @@ class HttpPool:
     ) -> None:
         self._options = (connect_timeout, read_timeout, connections_per_host, keepalive_timeout)
         self._session: aiohttp.ClientSession | None = None
+        self._forwarding: dict[tuple[str, int, bool], Http1Pool] = {}
+
+    def forwarding(self, url: URL) -> Http1Pool:
+        """The pool to `url`'s host and port, shared by every upstream there (as aiohttp's
+        `limit_per_host` was)."""
+        tls = url.scheme == "https"
+        key = (url.raw_host or "", url.port or (443 if tls else 80), tls)
+        pool = self._forwarding.get(key)
+        if pool is None:
+            connect, read, per_host, keepalive = self._options
+            pool = self._forwarding[key] = Http1Pool(
+                key[0],
+                key[1],
+                tls=tls,
+                connect_timeout=connect,
+                read_timeout=read,
+                limit=per_host,
+                keepalive=keepalive,
+            )
+        return pool
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -105,6 +130,8 @@ class HttpPool:
         return self._session
 
     async def close(self) -> None:
+        for pool in self._forwarding.values():
+            pool.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -135,6 +162,11 @@ class HttpUpstream:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self._pool = pool
+        url = URL(self.base_url)
+        self._forwarding = pool.forwarding(url)
+        self._prefix = url.raw_path.rstrip("/").encode("latin-1")
+        # What aiohttp sent as Host: the port only when not the scheme's default.
+        self._host = b"\r\nHost: " + (url.host_port_subcomponent or "").encode("latin-1") + b"\r\n"
 
     async def start(self) -> None:
         self._pool.session  # noqa: B018 - opened inside the running loop
@@ -145,34 +177,36 @@ class HttpUpstream:
     async def forward(self, exchange: Exchange, receive: Receive, send: Send) -> int:
         scope = exchange.scope
         request = exchange.request
-        raw_path: bytes = scope.get("raw_path") or quote(scope["path"]).encode()
-        query: bytes = scope.get("query_string", b"")
-        target = self.base_url + raw_path.decode("latin-1")
-        if query:
-            target += "?" + query.decode("latin-1")
-        headers = [
-            (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers
-        ]
-        body = _Body(exchange.max_body)
-        data: bytes | AsyncIterator[bytes] | None = None
-        if request.chunked or (request.content_length or 0) > 0:
-            chunk, more = await _read(receive, body)
-            data = _stream(chunk, receive, body) if more else chunk
         method: str = scope["method"]
-        url = URL(target, encoded=True)
+        body = _Body(exchange.max_body)
+        first, more = b"", False
+        if request.chunked or (request.content_length or 0) > 0:
+            first, more = await _read(receive, body)
+        head = self._head(method, scope, request, first, more)
+        rest = (lambda: _read(receive, body)) if more else None
+        # Chunked towards the service only when the client's body did not come in one piece
+        # and it gave no length (aiohttp's choice for a streamed body).
+        chunked = more and request.content_length is None
+        head_only = method == "HEAD"
+        forwarding = self._forwarding
         try:
             try:
-                response = await self._pool.session.request(
-                    method, url, headers=headers, data=data, allow_redirects=False
+                answer = await forwarding.send(
+                    head,
+                    first,
+                    rest,
+                    chunked=chunked,
+                    head_only=head_only,
+                    retry_stale=not more and method in _REPLAYABLE,
                 )
-            except _CONNECT_ERRORS:
+            except ConnectFailed:
                 # Nothing reached the service, so one more try of a read cannot repeat an
                 # effect; writes are never retried here (Idempotency-Key is the client's).
-                if method not in _IDEMPOTENT or not isinstance(data, bytes | None):
+                if method not in _IDEMPOTENT or more:
                     raise
                 RETRIES.labels(self.name).inc()
-                response = await self._pool.session.request(
-                    method, url, headers=headers, data=data, allow_redirects=False
+                answer = await forwarding.send(
+                    head, first, None, chunked=False, head_only=head_only, retry_stale=True
                 )
         except Exception as exc:
             raise _failure(exc, body) from exc
@@ -180,26 +214,46 @@ class HttpUpstream:
             await send(
                 {
                     "type": "http.response.start",
-                    "status": response.status,
-                    "headers": response_headers(response.raw_headers, request.request_id),
+                    "status": answer.status,
+                    "headers": response_headers(answer.headers, request.request_id),
                 }
             )
-            content = response.content
             while True:
-                chunk = await content.readany()
-                if not chunk:
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                chunk, last = await answer.read()
+                await send({"type": "http.response.body", "body": chunk, "more_body": not last})
+                if last:
                     break
-                if content.at_eof():
-                    await send({"type": "http.response.body", "body": chunk, "more_body": False})
-                    break
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
         except BaseException:
             # Half an answer went out; dropping both connections is the only honest end.
-            response.close()
+            answer.abort()
             raise
-        response.release()
-        return response.status
+        answer.finish()
+        return answer.status
+
+    def _head(
+        self, method: str, scope: Scope, request: IncomingRequest, first: bytes, more: bool
+    ) -> bytes:
+        """Request line and headers, as aiohttp wrote them: the services see no difference."""
+        raw_path: bytes = scope.get("raw_path") or quote(scope["path"]).encode()
+        query: bytes = scope.get("query_string", b"")
+        parts = [method.encode("latin-1"), b" ", self._prefix, raw_path]
+        if query:
+            parts += (b"?", query)
+        parts += (b" HTTP/1.1", self._host)
+        accept = False
+        for name, value in request.headers:
+            parts += (name, b": ", value, b"\r\n")
+            if name == b"accept":
+                accept = True
+        if not accept:
+            parts.append(b"Accept: */*\r\n")
+        if request.content_length is None:
+            if more:
+                parts.append(b"Transfer-Encoding: chunked\r\n")
+            elif first or method not in _BODILESS:
+                parts.append(b"Content-Length: %d\r\n" % len(first))
+        parts.append(b"\r\n")
+        return b"".join(parts)
 
     async def get(self, path: str, *, within: float) -> tuple[int, bytes]:
         async with self._pool.session.get(
@@ -216,11 +270,11 @@ def _failure(exc: Exception, body: _Body) -> Exception:
         return ClientGone()
     if isinstance(exc, BodyTooLarge | ClientGone):
         return exc
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):  # could not even connect
+    if isinstance(exc, ConnectFailed):  # could not even connect, timeout or not
         return UpstreamUnavailable(str(exc))
-    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+    if isinstance(exc, TimeoutError):  # ReadTimeout: the service fell silent
         return UpstreamTimeout(str(exc))
-    if isinstance(exc, aiohttp.ClientError | OSError | ValueError):
+    if isinstance(exc, BrokenExchange | OSError | ValueError):
         return UpstreamUnavailable(str(exc) or type(exc).__name__)
     return exc
 
@@ -233,16 +287,6 @@ async def _read(receive: Receive, body: _Body) -> tuple[bytes, bool]:
     chunk: bytes = message.get("body", b"")
     body.count(len(chunk))
     return chunk, bool(message.get("more_body"))
-
-
-async def _stream(first: bytes, receive: Receive, body: _Body) -> AsyncIterator[bytes]:
-    if first:
-        yield first
-    more = True
-    while more:
-        chunk, more = await _read(receive, body)
-        if chunk:
-            yield chunk
 
 
 class AsgiUpstream:
