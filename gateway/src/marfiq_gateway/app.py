@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from marfiq_gateway.embedded import AsgiUpstream
 from marfiq_gateway.openapi import OpenApiCache
 from marfiq_gateway.proxy import Proxy
 from marfiq_gateway.ratelimit import make_rate_limiter
@@ -27,7 +28,7 @@ from marfiq_gateway.revocations import SESSION_REVOKED, RevocationList, revocati
 from marfiq_gateway.routing import OWNERS, Router
 from marfiq_gateway.security import SecurityHeaders, docs_page, with_cors
 from marfiq_gateway.settings import GatewaySettings
-from marfiq_gateway.upstreams import AsgiUpstream, HttpPool, HttpUpstream, Upstream
+from marfiq_gateway.upstreams import HttpPool, HttpUpstream, Upstream
 from marfiq_shared import health
 from marfiq_shared.auth import JwksCache, JwksFetcher, TokenVerifier, http_jwks_fetcher
 from marfiq_shared.heap import settle_heap
