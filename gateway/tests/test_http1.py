@@ -95,8 +95,8 @@ class RawService:
                 await writer.drain()
                 if not keep:
                     return
-        except ConnectionError:
-            return
+        except (ConnectionError, asyncio.IncompleteReadError):
+            return  # the gateway dropped the connection mid-request
         finally:
             self.open_now -= 1
             writer.close()
@@ -482,3 +482,38 @@ async def test_a_service_not_accepting_connections_is_a_502_after_the_connect_ti
         for filler in fillers:
             filler.close()
         listener.close()
+
+
+async def test_a_request_cut_short_frees_its_connection_for_the_next_one(
+    jwks_url: str, ring: KeyRing
+) -> None:
+    token = ring.token()
+    auth = {"Authorization": f"Bearer {token}"}
+    async with (
+        RawService() as service,
+        gateway_to(service.url, jwks_url, upstream_connections=1) as (client, port),
+    ):
+        # The client leaves after a tenth of the body it announced.
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"PUT /v1/files/big HTTP/1.1\r\nHost: gw\r\nContent-Length: 1000000\r\n"
+            + f"Authorization: Bearer {token}\r\n\r\n".encode()
+            + b"x" * 100_000
+        )
+        await writer.drain()
+        await asyncio.sleep(0.2)
+        writer.close()
+        # Then one sends more than the gateway accepts.
+        too_much = await client.post("/v1/files", content=_pieces(17 * 1024 * 1024), headers=auth)
+        assert too_much.status_code == 413
+        # Neither half-sent request holds the only connection slot, nor left its connection
+        # in the pool: the next request is answered on a fresh one.
+        async with asyncio.timeout(2):
+            answer = await client.get("/v1/pensions/me", headers=auth)
+        assert answer.text == "ok"
+        assert service.seen[-1].connection == service.connections == 3
+
+
+async def _pieces(size: int) -> AsyncIterator[bytes]:
+    for _ in range(0, size, 1024 * 1024):
+        yield b"x" * (1024 * 1024)
