@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from marfiq.cli import main
-from marfiq.distributed import migrate_all
+from marfiq.distributed import delete_topology, migrate_all
 from marfiq_identity.administrations.seed import seed_directory
 from marfiq_shared.testing import (
     amqp_test_url,
@@ -49,8 +49,9 @@ def database() -> Iterator[str]:
 
 
 @pytest.fixture
-def env(database: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The environment an operator would have: the platform's URLs, nothing service-local."""
+def env(database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """The environment an operator would have: the platform's URLs, nothing service-local.
+    What the commands declared on the shared broker (their events' exchange) goes after."""
     run_id = uuid.uuid4().hex[:8]
     values = {
         "DATABASE_URL": database,
@@ -63,7 +64,8 @@ def env(database: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         monkeypatch.delenv(f"{prefix}_DATABASE_URL", raising=False)
     for name, value in values.items():
         monkeypatch.setenv(name, value)
-    return values
+    yield values
+    run(delete_topology(values["AMQP_URL"], values["EVENT_EXCHANGE"], values["EVENT_QUEUE_PREFIX"]))
 
 
 def marfiq(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
