@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from conftest import administration_created
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
@@ -34,17 +35,7 @@ def delivery(data: EventData, event_id: str | None = None) -> Delivery:
 
 
 def created() -> AdministrationCreated:
-    return AdministrationCreated(
-        id=uuid.uuid4(),
-        code="MIN-SANTE",
-        name_ar="وزارة الصحة",
-        name_fr="Ministère de la Santé",
-        kind="ministry",
-        parent_id=None,
-        active=True,
-        version=1,
-        occurred_at="2025-01-01T09:00:00Z",  # type: ignore[arg-type]
-    )
+    return administration_created()
 
 
 def updated() -> AdministrationUpdated:
