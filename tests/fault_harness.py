@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from harness import free_port
 
-from marfiq_shared.testing import missing_dependency
+from marfiq_shared.testing import free_port, missing_dependency
 
 RABBITMQ_SERVER = "rabbitmq-server"
 RABBITMQCTL = "rabbitmqctl"

@@ -7,7 +7,6 @@ as a subprocess, with its own embedded Postgres.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -33,12 +32,6 @@ def report(line: str) -> None:
 
 
 PARTS = [spec.name for spec in SERVICES] + ["gateway"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_ready(

@@ -22,8 +22,10 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-from harness import ADMIN_EMAIL, KEY_SECRET, free_port, mint_tokens, report, wait_ready
+from harness import ADMIN_EMAIL, KEY_SECRET, mint_tokens, report, wait_ready
 from hypothesis import HealthCheck, Phase, given, settings
+
+from marfiq_shared.testing import free_port
 
 CITIZEN_EMAIL = "fuzz.citizen@example.ma"
 MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "10"))

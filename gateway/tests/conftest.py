@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from marfiq_gateway.app import create_gateway_app
 from marfiq_gateway.settings import GatewaySettings
 from marfiq_shared.events.inprocess import InProcessTransport
+from marfiq_shared.testing import free_port
 
 ISSUER = "https://issuer.test"
 AUDIENCE = "marfiq"
@@ -252,10 +253,7 @@ class Served:
 
 def dead_url() -> str:
     """A loopback URL where nothing listens (a stopped service)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 def settings(**overrides: Any) -> GatewaySettings:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import AsyncIterator
 
@@ -13,6 +12,7 @@ from sqlalchemy.engine import make_url
 from marfiq_identity.db import SCHEMA
 from marfiq_identity.raw import driver, orm_session, raw_connection, raw_transaction
 from marfiq_shared.db import ConnectionLost, Database
+from marfiq_shared.testing import free_port
 
 
 @pytest.fixture
@@ -135,10 +135,7 @@ async def test_a_database_out_of_reach_is_a_lost_connection_not_an_unhandled_err
     database_url: str,
 ) -> None:
     # Nothing listens there: the checkout itself fails, and must be the service's 503.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = make_url(database_url).set(host="127.0.0.1", port=port)
+    url = make_url(database_url).set(host="127.0.0.1", port=free_port())
     database = Database(url.render_as_string(hide_password=False), schema=SCHEMA, source="t")
     try:
         with pytest.raises(ConnectionLost):

@@ -4,7 +4,6 @@ a commit that wrote events, and both paths recover from lost connections without
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -17,6 +16,7 @@ from marfiq_shared.testing import (
     TcpProxy,
     create_database,
     drop_database,
+    free_port,
     postgres_admin_url,
     require_url,
 )
@@ -196,10 +196,7 @@ async def test_a_database_out_of_reach_fails_a_driver_transaction_as_a_lost_conn
 ) -> None:
     # Nothing listens there: checking a connection out is what fails, before any statement,
     # and it must be the same 503 as a connection lost mid-way, not an unhandled error.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = make_url(database_url).set(host="127.0.0.1", port=port)
+    url = make_url(database_url).set(host="127.0.0.1", port=free_port())
     database = Database(url.render_as_string(hide_password=False), schema="public", source="t")
     try:
         with pytest.raises(ConnectionLost):

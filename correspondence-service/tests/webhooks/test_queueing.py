@@ -17,7 +17,7 @@ import orjson
 import pytest
 from correspondence_support import Clock, Service, Signer, eventually, make_settings, running
 from sqlalchemy import text
-from webhooks_support import Receiver, free_port, register, signature_verifies
+from webhooks_support import Receiver, register, signature_verifies
 
 from marfiq_correspondence.app import create_app
 from marfiq_correspondence.correspondence import events
@@ -29,6 +29,7 @@ from marfiq_correspondence.correspondence.schemas import CorrespondenceCreate
 from marfiq_correspondence.settings import CorrespondenceSettings
 from marfiq_shared.events.envelope import CloudEvent
 from marfiq_shared.events.inprocess import InProcessTransport
+from marfiq_shared.testing import free_port
 
 STEP = "correspondence.correspondence."
 COUNT = "SELECT count(*) FROM correspondence.webhook_deliveries"

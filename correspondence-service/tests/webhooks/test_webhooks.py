@@ -4,7 +4,9 @@ receiver is down, with a delivery log and manual redelivery."""
 from __future__ import annotations
 
 from correspondence_support import Service, eventually, problem
-from webhooks_support import Receiver, free_port, register, signature_verifies
+from webhooks_support import Receiver, register, signature_verifies
+
+from marfiq_shared.testing import free_port
 
 
 async def test_each_event_arrives_once_with_a_signature_that_verifies(service: Service) -> None:

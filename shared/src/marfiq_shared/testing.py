@@ -29,15 +29,21 @@ from marfiq_shared.db import async_url
 from marfiq_shared.migrations import upgrade
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on (free when asked: a server to start, or a
+    service out of reach)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @contextmanager
 def local_s3_server() -> Iterator[str]:
     """A real S3 HTTP server on 127.0.0.1 (moto's, a dev dependency) for the time of the
     block; yields its endpoint URL. Credentials: any AWS_ACCESS_KEY_ID / SECRET pair."""
     from moto.server import ThreadedMotoServer  # type: ignore[import-untyped]
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
