@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,16 +187,27 @@ def _cast(table: Table, column: str) -> str:
     return re.sub(r"\(\d+\)", "", compiled.compile(dialect=postgresql.dialect()))
 
 
-def _selected(table: Table, columns: Sequence[str], start: int, **taken: str) -> tuple[str, int]:
-    """The SELECT list inserting `columns` from parameters `$start`..., except those in
-    `taken` (column: SQL expression); and the next free parameter number."""
+def _selected(
+    table: Table,
+    columns: Sequence[str],
+    start: int,
+    *,
+    taken: Mapping[str, str] | None = None,
+    numbered_json: Collection[str] = (),
+) -> tuple[str, int]:
+    """The SELECT list inserting `columns` from parameters `$start`...: a column of
+    `taken` is the SQL expression given (no parameter), one of `numbered_json` its JSON
+    parameter with the number in place of the token; and the next free parameter number."""
     items = []
     for name in columns:
-        if name in taken:
+        if taken and name in taken:
             items.append(taken[name])
+            continue
+        if name in numbered_json:
+            items.append(_numbered(_TOKEN, f"${start}::text") + "::jsonb")
         else:
             items.append(f"${start}::{_cast(table, name)}")
-            start += 1
+        start += 1
     return ", ".join(items), start
 
 
@@ -222,23 +233,15 @@ _TOKEN = "$7"
 
 
 def _write_sql() -> str:
-    letter, at = _selected(Correspondence.__table__, _LETTER, _FIXED + 1, **_NUMBERED)
+    letter, at = _selected(Correspondence.__table__, _LETTER, _FIXED + 1, taken=_NUMBERED)
     receipt, at = _selected(
         IssuedDocument.__table__,
         _RECEIPT,
         at,
-        reference="numbered.text",
-        content=_numbered(_TOKEN, f"${at + len(_RECEIPT) - 2}::text") + "::jsonb",
+        taken={"reference": "numbered.text"},
+        numbered_json=("content",),
     )
-    # `content` is the last column of a receipt: its parameter is the one skipped above.
-    at += 1
-    timeline, at = _selected(
-        TimelineRecord.__table__,
-        _TIMELINE,
-        at,
-        details=_numbered(_TOKEN, f"${at + len(_TIMELINE) - 1}::text") + "::jsonb",
-    )
-    at += 1
+    timeline, at = _selected(TimelineRecord.__table__, _TIMELINE, at, numbered_json=("details",))
     documents_at = at
     events_at = documents_at + len(_DOCUMENTS)
     deliveries_at = events_at + len(_EVENTS)
