@@ -23,7 +23,7 @@ from typing import Any, TypeAlias
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marfiq_shared.db import Database, JoinedTransaction
+from marfiq_shared.db import Database, JoinedTransaction, session_driver
 
 # One transaction on a pooled connection: asyncpg for the hot path (`.driver`), and an ORM
 # session joined to it on demand (`.session()`), as the event consumer's driver handlers get.
@@ -64,14 +64,7 @@ async def driver(session: Executor) -> Any:
         return session.driver
     if not isinstance(session, AsyncSession):
         return session  # a `raw_connection`
-    connection = await session.connection()
-    raw: Any = (await connection.get_raw_connection()).driver_connection
-    if not raw.is_in_transaction():
-        # SQLAlchemy's adapter sends BEGIN with the first statement it executes; have it
-        # do so now, or what is sent straight to the driver would run outside the
-        # session's transaction (advisory locks released at once, refusals not undone).
-        await connection.exec_driver_sql("SELECT 1")
-    return raw
+    return await session_driver(session)
 
 
 def orm_session(session: Executor) -> AsyncSession:

@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marfiq_pensions.driver import driver_connection
+from marfiq_shared.db import session_driver
 from marfiq_shared.events.catalogue import EventData
 from marfiq_shared.events.envelope import current_correlation_id
 from marfiq_shared.events.outbox import OUTBOX_KEY, SOURCE_KEY, add_event
@@ -84,7 +84,7 @@ async def add_events(session: AsyncSession, events: Sequence[tuple[EventData, st
             records.append((event_id, data.type, subject, payload, now))
         # The driver connection is the session's, its transaction begun: the rows are
         # committed or rolled back with the change that announced them.
-        connection = await driver_connection(session)
+        connection = await session_driver(session)
         await connection.copy_records_to_table(
             outbox.name, schema_name=outbox.schema, columns=OUTBOX_COLUMNS, records=records
         )

@@ -297,6 +297,20 @@ class JoinedTransaction(DriverTransaction):
             await self._session.close()
 
 
+async def session_driver(session: AsyncSession) -> Any:
+    """The asyncpg connection under `session`, inside the session's transaction.
+
+    SQLAlchemy's adapter sends BEGIN lazily, with the first statement it executes: one
+    sent straight to the driver before that would run outside the transaction (and
+    survive its rollback), so the transaction is begun now if it was not yet.
+    """
+    connection = await session.connection()
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    if not driver.is_in_transaction():
+        await connection.exec_driver_sql("SELECT 1")
+    return driver
+
+
 class ConnectionLost(ConnectionError):
     """The database connection broke under a driver transaction (answered 503)."""
 

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from marfiq_correspondence.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from marfiq_shared.db import session_driver
 
 
 async def add_endpoint(session: AsyncSession, values: dict[str, Any]) -> None:
@@ -86,8 +87,7 @@ async def queue(
 
     Sent on the session's asyncpg connection: one statement per step, on every step, and
     SQLAlchemy's statement layer would cost more CPU than the statement itself."""
-    raw = await (await session.connection()).get_raw_connection()
-    connection: Any = raw.driver_connection  # asyncpg's, under SQLAlchemy's adapter
+    connection = await session_driver(session)
     status = await connection.execute(_QUEUE, event_id, event_type, payload, at, concerned)
     return int(status.rsplit(" ", 1)[1])  # "INSERT 0 <rows>"
 

@@ -24,8 +24,8 @@ from marfiq_pensions.declarations.models import (
     DeclarationStatus,
 )
 from marfiq_pensions.declarations.rows import STAGED_COLUMNS, StagedRow
-from marfiq_pensions.driver import driver_connection
 from marfiq_pensions.regimes.model import ContributionRates
+from marfiq_shared.db import session_driver
 
 UNFINISHED = (DeclarationStatus.RECEIVED.value, DeclarationStatus.PROCESSING.value)
 
@@ -59,7 +59,7 @@ async def stage(
     """The declaration, its rows (COPY) and its chunks, in the caller's transaction."""
     session.add(declaration)
     await session.flush()
-    connection = await driver_connection(session)
+    connection = await session_driver(session)
     await connection.copy_records_to_table(
         "declaration_rows", schema_name=SCHEMA, columns=STAGED_COLUMNS, records=rows
     )

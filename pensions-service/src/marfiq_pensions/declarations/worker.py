@@ -29,11 +29,10 @@ from marfiq_pensions.declarations import repository
 from marfiq_pensions.declarations.errors import RowError
 from marfiq_pensions.declarations.repository import Chunk
 from marfiq_pensions.dependencies import Clock
-from marfiq_pensions.driver import driver_connection
 from marfiq_pensions.events import add_events
 from marfiq_pensions.regimes import RegimeCatalogue, RegimeCode
 from marfiq_pensions.settings import PensionsSettings
-from marfiq_shared.db import Database
+from marfiq_shared.db import Database, session_driver
 from marfiq_shared.events.catalogue import DeclarationProcessed, EventData
 from marfiq_shared.events.outbox import add_event
 
@@ -52,7 +51,7 @@ async def claim_chunk(session: AsyncSession) -> Chunk | None:
     # the outbox relay may publish a chunk's events as soon as they are visible, so a commit
     # lost in a crash would leave consumers acting on events whose rows never existed. One
     # flush per chunk of thousands of rows costs well under a microsecond a row.
-    connection = await driver_connection(session)
+    connection = await session_driver(session)
     return await repository.claim_chunk(connection, max_attempts=MAX_ATTEMPTS)
 
 
@@ -60,7 +59,7 @@ async def process_chunk(
     session: AsyncSession, chunk: Chunk, *, catalogue: RegimeCatalogue, now: datetime
 ) -> None:
     """Process a claimed chunk: lines, new affiliates, refusals, contacts, the done mark."""
-    connection = await driver_connection(session)
+    connection = await session_driver(session)
     await repository.mark_processing(connection, chunk.declaration_id, now)
     rows = await repository.chunk_rows(connection, chunk)
     known = await affiliates.resolve(
@@ -127,7 +126,7 @@ async def chunk_failed(session: AsyncSession, chunk: Chunk, *, now: datetime) ->
     """Count a failed attempt at a chunk; after the last one, refuse its rows (the employer
     sees them in the report and can declare them again) and mark it done, so that one bad
     chunk cannot hold its declaration, or the ones after it, for ever. Whether it gave up."""
-    connection = await driver_connection(session)
+    connection = await session_driver(session)
     attempts = await repository.count_attempt(connection, chunk)
     if attempts < MAX_ATTEMPTS:
         return False
@@ -172,7 +171,7 @@ def _fills_gaps(row: Any, person: Any) -> bool:
 
 async def put_next_in_force(session: AsyncSession, *, now: datetime) -> uuid.UUID | None:
     """Put in force one declaration whose chunks are all done; its id, or None."""
-    connection = await driver_connection(session)
+    connection = await session_driver(session)
     declaration = await repository.claim_finished(connection)
     if declaration is None:
         return None

@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from marfiq_pensions.affiliates.models import Affiliate
 from marfiq_pensions.bank_accounts.schemas import masked_account
 from marfiq_pensions.careers.service import counted_career
-from marfiq_pensions.driver import driver_connection
 from marfiq_pensions.events import add_events
 from marfiq_pensions.payments import repository
 from marfiq_pensions.payments.models import Payment, PaymentRun, PaymentStatus
 from marfiq_pensions.payments.schemas import PaymentPage, PaymentRead, PaymentRunRead
 from marfiq_pensions.regimes import RegimeCatalogue, pension
+from marfiq_shared.db import session_driver
 from marfiq_shared.events.catalogue import BankAccountChanged, EventData, PaymentRecorded
 from marfiq_shared.pagination import InvalidCursor, decode_cursor, encode_cursor
 from marfiq_shared.problems import Problem
@@ -35,7 +35,7 @@ async def run_month(
     session: AsyncSession, *, month: date, catalogue: RegimeCatalogue, now: datetime
 ) -> PaymentRunRead:
     """Pay `month` (its first day) unless it was paid already."""
-    connection = await driver_connection(session)
+    connection = await session_driver(session)
     await repository.lock_month(connection, month)
     done = await repository.run_of(session, month)
     if done is not None:

@@ -33,7 +33,7 @@ from pydantic import ValidationError
 from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from marfiq_shared.db import Database, JoinedTransaction
+from marfiq_shared.db import Database, JoinedTransaction, session_driver
 from marfiq_shared.events.catalogue import EventData, UnknownEventType, parse_data
 from marfiq_shared.events.envelope import CloudEvent, current_correlation_id
 from marfiq_shared.events.inbox import claim_events, claim_events_on
@@ -233,8 +233,6 @@ class _JoinedSession:
         if session.new or session.dirty or session.deleted:
             await session.flush()
         if self.transaction is None:
-            # The claim went through the session: its transaction is begun.
-            connection = await session.connection()
-            driver = (await connection.get_raw_connection()).driver_connection
+            driver = await session_driver(session)
             self.transaction = JoinedTransaction(driver, self._source, lambda: session)
         return self.transaction
