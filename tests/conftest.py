@@ -22,7 +22,6 @@ from harness import (
     KEY_SECRET,
     PARTS,
     Platform,
-    free_port,
     wait_ready,
 )
 
@@ -39,6 +38,7 @@ from marfiq_shared.testing import (
     amqp_test_url,
     create_database,
     drop_database,
+    free_port,
     postgres_admin_url,
     require_url,
 )

@@ -46,7 +46,6 @@ from harness import (
     KEY_SECRET,
     PARTS,
     Platform,
-    free_port,
     mint_tokens,
     report,
     wait_ready,
@@ -54,6 +53,7 @@ from harness import (
 
 from marfiq.distributed import migrate_all, platform_env, start_process
 from marfiq_shared.settings import MarfiqSettings
+from marfiq_shared.testing import free_port
 
 SUBMITTED = "complaints.complaint.submitted"
 CITIZEN_EMAIL = "fault.citizen@example.ma"
