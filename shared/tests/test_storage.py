@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
+import errno
+import fcntl
 import hashlib
+import mmap
+import os
+import random
+import threading
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from marfiq_shared import storage as storage_module
 from marfiq_shared.storage import (
+    WRITE_RUN_BYTES,
     FileEmpty,
     FileTooLarge,
     FileTypeRefused,
@@ -37,6 +48,28 @@ async def chunks(parts: Iterable[bytes]) -> AsyncIterator[bytes]:
 
 def leftovers(root: Path) -> list[Path]:
     return [path for path in root.rglob("*") if path.is_file()]
+
+
+def big_pdf(size: int) -> bytes:
+    """A PDF head and incompressible bytes: a scan's size without its repetitions."""
+    head = b"%PDF-1.7\n"
+    return head + random.Random(size).randbytes(size - len(head))
+
+
+def resident_pages(path: Path) -> tuple[int, int]:
+    """(pages of `path` in the page cache, pages in all), by mincore(2)."""
+    size = path.stat().st_size
+    libc = ctypes.CDLL(None, use_errno=True)
+    with (
+        path.open("rb") as handle,
+        mmap.mmap(handle.fileno(), size, access=mmap.ACCESS_COPY) as mapped,
+    ):
+        pages = -(-size // mmap.PAGESIZE)
+        vector = (ctypes.c_ubyte * pages)()
+        address = ctypes.addressof(ctypes.c_char.from_buffer(mapped))
+        if libc.mincore(ctypes.c_void_p(address), ctypes.c_size_t(size), vector) != 0:
+            raise OSError(ctypes.get_errno(), "mincore")
+        return sum(byte & 1 for byte in vector), pages
 
 
 @pytest.mark.parametrize(
@@ -155,3 +188,120 @@ def test_open_storage_reads_folder_urls(tmp_path: Path) -> None:
     assert by_path.root == by_url.root == tmp_path.resolve()
     with pytest.raises(ValueError):
         open_storage("ftp://host/x")
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        mmap.PAGESIZE,  # one aligned page, nothing for the cache
+        WRITE_RUN_BYTES - 1,  # one run short of a byte: all but a page direct
+        WRITE_RUN_BYTES,  # exactly one run: written with the fsync, in one hop
+        2 * WRITE_RUN_BYTES + 123,  # full runs, then a run with a partial page
+    ],
+)
+async def test_uploads_of_every_alignment_are_stored_byte_for_byte(
+    tmp_path: Path, size: int
+) -> None:
+    data = big_pdf(size)
+
+    # Pieces of an odd size, as a socket hands them over.
+    stored = await LocalStorage(tmp_path).put("x/big.pdf", stream(data, 65_537), max_bytes=size)
+
+    assert stored.size == size
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert (tmp_path / "x/big.pdf").read_bytes() == data
+    assert leftovers(tmp_path) == [tmp_path / "x/big.pdf"]
+
+
+async def test_uploads_go_around_the_page_cache_but_for_their_last_partial_page(
+    tmp_path: Path,
+) -> None:
+    data = big_pdf(2 * WRITE_RUN_BYTES + 100)
+
+    await LocalStorage(tmp_path).put("x/big.pdf", stream(data, 65_536), max_bytes=len(data))
+
+    # Written through the cache, all 513 pages would be there (the file is seconds old).
+    resident, pages = resident_pages(tmp_path / "x/big.pdf")
+    assert pages == 513
+    assert resident <= 1
+
+
+def refuse_direct_at_open(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The filesystem refuses O_DIRECT when a file is opened (as some FUSE ones do)."""
+    real_open = os.open
+    refused: list[int] = []
+
+    def open_(path: Any, flags: int, mode: int = 0o777, **kwargs: Any) -> int:
+        if flags & os.O_DIRECT:
+            refused.append(flags)
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_open(path, flags, mode, **kwargs)
+
+    monkeypatch.setattr(storage_module.os, "open", open_)
+    return refused
+
+
+async def test_a_filesystem_refusing_direct_io_at_open_gets_ordinary_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refused = refuse_direct_at_open(monkeypatch)
+    storage = LocalStorage(tmp_path)
+    first, second = big_pdf(WRITE_RUN_BYTES + 5), big_pdf(3 * mmap.PAGESIZE)
+
+    await storage.put("x/1.pdf", stream(first, 70_000), max_bytes=len(first))
+    await storage.put("x/2.pdf", stream(second, 70_000), max_bytes=len(second))
+
+    assert (tmp_path / "x/1.pdf").read_bytes() == first
+    assert (tmp_path / "x/2.pdf").read_bytes() == second
+    assert len(refused) == 1  # remembered: the second upload does not ask again
+
+
+async def test_a_filesystem_refusing_direct_writes_gets_them_through_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_pwrite = os.pwrite
+    refused = 0
+
+    def pwrite(fd: int, data: Any, offset: int) -> int:
+        nonlocal refused
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT:
+            refused += 1
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_pwrite(fd, data, offset)
+
+    monkeypatch.setattr(storage_module.os, "pwrite", pwrite)
+    data = big_pdf(2 * WRITE_RUN_BYTES + 7)
+
+    stored = await LocalStorage(tmp_path).put("x/b.pdf", stream(data, 65_536), max_bytes=len(data))
+
+    assert refused == 1
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert (tmp_path / "x/b.pdf").read_bytes() == data
+
+
+async def test_a_request_cancelled_while_a_run_is_written_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writing, release = threading.Event(), threading.Event()
+    real_pwrite = os.pwrite
+
+    def slow_pwrite(fd: int, data: Any, offset: int) -> int:
+        writing.set()
+        release.wait(5)
+        return real_pwrite(fd, data, offset)
+
+    monkeypatch.setattr(storage_module.os, "pwrite", slow_pwrite)
+    data = big_pdf(3 * WRITE_RUN_BYTES)
+    storage = LocalStorage(tmp_path)
+    upload = asyncio.create_task(storage.put("x/c.pdf", stream(data, 65_536), max_bytes=len(data)))
+    await asyncio.to_thread(writing.wait, 5)
+
+    upload.cancel()
+    # The clean-up waits for the write under way (its descriptor and buffer) to end.
+    await asyncio.sleep(0.05)
+    assert not upload.done()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await upload
+
+    assert leftovers(tmp_path) == []

@@ -15,9 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import fcntl
 import hashlib
+import mmap
 import os
 import re
+import threading
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Collection
 from dataclasses import dataclass
@@ -36,6 +40,13 @@ DOCUMENT_TYPES: frozenset[str] = frozenset({PDF, JPEG, PNG})
 # How many leading bytes `sniff` needs to decide.
 SNIFF_BYTES = 16
 CHUNK_BYTES = 64 * 1024
+# Local uploads are written in runs of this size (one worker-thread hop each), from
+# page-aligned buffers of this size, of which IDLE_BUFFERS are kept between uploads.
+WRITE_RUN_BYTES = 1024 * 1024
+IDLE_BUFFERS = 16
+# O_DIRECT's alignment of memory, offsets and lengths (a page covers every block size).
+ALIGNMENT = mmap.PAGESIZE
+_O_DIRECT: int = getattr(os, "O_DIRECT", 0)
 
 # Magic numbers, most specific first. Executables are named so that a refusal can say what
 # the file really is (a program renamed "scan.pdf" is the case this exists for).
@@ -215,11 +226,21 @@ class _Measured:
 
 
 class LocalStorage:
-    """Objects as files under `root`; a scratch folder inside it makes writes atomic."""
+    """Objects as files under `root`; a scratch folder inside it makes writes atomic.
+
+    Uploads are written once and read seldom (a download, a check), so they go around the
+    page cache (O_DIRECT): the kernel then copies none of their bytes into cache pages it
+    must first find and later evict, and the cache is left to what is read. O_DIRECT wants
+    page-aligned memory: the bytes are gathered in reused aligned buffers and written a
+    run of WRITE_RUN_BYTES at a time, one worker-thread hop each; only the last partial
+    page goes through the cache. A filesystem that refuses O_DIRECT gets ordinary writes.
+    """
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root).resolve()
         self._scratch = self.root / ".partial"
+        self._buffers = _Buffers(WRITE_RUN_BYTES, keep=IDLE_BUFFERS)
+        self._direct = bool(_O_DIRECT)
 
     def path(self, key: str) -> Path:
         return self.root / check_key(key)
@@ -234,25 +255,28 @@ class LocalStorage:
     ) -> StoredObject:
         target = self.path(key)
         measured = _Measured(max_bytes=max_bytes, accept=accept)
-        scratch = _ScratchFile(self._scratch)
-        # Each hop to a worker thread costs about as much CPU as writing 100 KB: the last
-        # run is held back and written with the fsync, the close and the rename in one hop.
-        held = b""
+        scratch = _ScratchFile(self._scratch, self._buffers, direct=self._direct)
         try:
             async for chunk in chunks:
-                ready = measured.take(chunk)
-                if not ready:
-                    continue
-                if held:
-                    await asyncio.to_thread(scratch.write, held)
-                held = ready
-            held += measured.finish()
-            await asyncio.to_thread(scratch.publish, held, target)
+                await self._gather(scratch, measured.take(chunk))
+            await self._gather(scratch, measured.finish())
+            # A full last run waits for this hop: written with the fsync and the rename.
+            await asyncio.to_thread(scratch.publish, target)
         except BaseException:
             # Shielded: a cancelled request must still leave no scratch file behind.
             await asyncio.shield(asyncio.to_thread(scratch.discard))
             raise
+        finally:
+            self._direct = scratch.direct
         return measured.stored(key)
+
+    @staticmethod
+    async def _gather(scratch: _ScratchFile, data: bytes) -> None:
+        rest = memoryview(data)
+        while rest:
+            if scratch.full:
+                await asyncio.to_thread(scratch.flush)
+            rest = scratch.gather(rest)
 
     async def read(self, key: str, *, chunk_bytes: int = CHUNK_BYTES) -> AsyncIterator[bytes]:
         # A file shorter than a chunk (a receipt) is opened, read and closed in one hop.
@@ -290,30 +314,75 @@ def _open_and_read(path: Path, chunk_bytes: int) -> tuple[BinaryIO, bytes]:
     return handle, chunk
 
 
-class _ScratchFile:
-    """The file an upload is written to before it becomes the object; blocking methods,
-    each called in a worker thread."""
+class _Buffers:
+    """Page-aligned buffers (anonymous mappings), kept for reuse: a new mapping costs a
+    page fault on every page it fills. Taken on the event loop; given back from a worker
+    thread too (list.append and list.pop are atomic)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, size: int, *, keep: int) -> None:
+        self.size = size
+        self.keep = keep
+        self._idle: list[mmap.mmap] = []
+
+    def take(self) -> mmap.mmap:
+        try:
+            return self._idle.pop()
+        except IndexError:
+            return mmap.mmap(-1, self.size)
+
+    def give_back(self, buffer: mmap.mmap) -> None:
+        if len(self._idle) < self.keep:
+            self._idle.append(buffer)
+        else:
+            buffer.close()
+
+
+class _ScratchFile:
+    """The file an upload is written to before it becomes the object.
+
+    `gather` copies bytes into the aligned buffer on the event loop; `flush`, `publish` and
+    `discard` run in worker threads, one at a time: a cancelled request's clean-up waits
+    on the lock for a write still under way with the descriptor and the buffer.
+    """
+
+    def __init__(self, folder: Path, buffers: _Buffers, *, direct: bool) -> None:
         self.folder = folder
         self.path = folder / uuid.uuid4().hex
-        self.handle: BinaryIO | None = None
+        self.direct = direct
+        self.filled = 0
+        self._buffers = buffers
+        self._buffer: mmap.mmap | None = buffers.take()
+        self._fd = -1
+        self._written = 0
+        self._lock = threading.Lock()
 
-    def write(self, data: bytes) -> None:
-        if self.handle is None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self.handle = self.path.open("xb")
-        self.handle.write(data)
+    @property
+    def full(self) -> bool:
+        assert self._buffer is not None
+        return self.filled == len(self._buffer)
 
-    def publish(self, data: bytes, target: Path) -> None:
-        """Write the last bytes, make the file durable and move it to `target`."""
-        self.write(data)
-        assert self.handle is not None
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        self.handle.close()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self.path, target)
+    def gather(self, data: memoryview) -> memoryview:
+        """Copy what fits of `data` into the buffer; returns the rest."""
+        assert self._buffer is not None
+        taken = min(len(data), len(self._buffer) - self.filled)
+        self._buffer[self.filled : self.filled + taken] = data[:taken]
+        self.filled += taken
+        return data[taken:]
+
+    def flush(self) -> None:
+        """Write the full buffer."""
+        with self._lock:
+            self._write_buffer()
+
+    def publish(self, target: Path) -> None:
+        """Write what the buffer holds, make the file durable and move it to `target`."""
+        with self._lock:
+            self._write_buffer()
+            os.fsync(self._fd)
+            self._close()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.path, target)
+            self._give_back_buffer()
         # The rename itself must survive a crash, or a committed row could point at nothing.
         with contextlib.suppress(OSError):
             directory = os.open(target.parent, os.O_RDONLY)
@@ -323,9 +392,67 @@ class _ScratchFile:
                 os.close(directory)
 
     def discard(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
-        self.path.unlink(missing_ok=True)
+        with self._lock:
+            self._close()
+            self.path.unlink(missing_ok=True)
+            self._give_back_buffer()
+
+    def _write_buffer(self) -> None:
+        assert self._buffer is not None
+        if self._fd < 0:
+            self._open()
+        data = memoryview(self._buffer)[: self.filled]
+        self.filled = 0
+        if self.direct:
+            aligned = len(data) - len(data) % ALIGNMENT
+            try:
+                self._write_at(data[:aligned])
+                data = data[aligned:]
+            except OSError as exc:
+                # Some filesystems take the flag at open and refuse the write: all of it
+                # is written again through the cache, from where this run began.
+                if exc.errno != errno.EINVAL:
+                    raise
+            if data:  # the last partial page, or the whole run when refused
+                self._stop_direct()
+        self._write_at(data)
+
+    def _write_at(self, data: memoryview) -> None:
+        """Write `data` at the end of what this file holds so far."""
+        offset = self._written
+        while data:
+            done = os.pwrite(self._fd, data, offset)
+            offset += done
+            data = data[done:]
+        self._written = offset
+
+    def _open(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+        if self.direct:
+            try:
+                self._fd = os.open(self.path, flags | _O_DIRECT, 0o666)
+                return
+            except OSError as exc:
+                if exc.errno != errno.EINVAL:
+                    raise
+                self.direct = False  # remembered by the storage for the next uploads
+        self._fd = os.open(self.path, flags, 0o666)
+
+    def _stop_direct(self) -> None:
+        """Later writes of this file go through the page cache."""
+        flags = fcntl.fcntl(self._fd, fcntl.F_GETFL)
+        fcntl.fcntl(self._fd, fcntl.F_SETFL, flags & ~_O_DIRECT)
+
+    def _close(self) -> None:
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            os.close(fd)
+
+    def _give_back_buffer(self) -> None:
+        if self._buffer is not None:
+            buffer, self._buffer = self._buffer, None
+            self._buffers.give_back(buffer)
 
 
 def open_storage(url: str) -> Storage:
