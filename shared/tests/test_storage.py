@@ -270,13 +270,16 @@ async def test_a_filesystem_refusing_direct_writes_gets_them_through_the_cache(
         return real_pwrite(fd, data, offset)
 
     monkeypatch.setattr(storage_module.os, "pwrite", pwrite)
-    data = big_pdf(2 * WRITE_RUN_BYTES + 7)
+    storage = LocalStorage(tmp_path)
+    first, second = big_pdf(2 * WRITE_RUN_BYTES + 7), big_pdf(WRITE_RUN_BYTES)
 
-    stored = await LocalStorage(tmp_path).put("x/b.pdf", stream(data, 65_536), max_bytes=len(data))
+    stored = await storage.put("x/1.pdf", stream(first, 65_536), max_bytes=len(first))
+    await storage.put("x/2.pdf", stream(second, 65_536), max_bytes=len(second))
 
-    assert refused == 1
-    assert stored.sha256 == hashlib.sha256(data).hexdigest()
-    assert (tmp_path / "x/b.pdf").read_bytes() == data
+    assert stored.sha256 == hashlib.sha256(first).hexdigest()
+    assert (tmp_path / "x/1.pdf").read_bytes() == first
+    assert (tmp_path / "x/2.pdf").read_bytes() == second
+    assert refused == 1  # remembered: the second upload does not try again
 
 
 async def test_a_request_cancelled_while_a_run_is_written_leaves_nothing(

@@ -407,14 +407,17 @@ class _ScratchFile:
             aligned = len(data) - len(data) % ALIGNMENT
             try:
                 self._write_at(data[:aligned])
-                data = data[aligned:]
             except OSError as exc:
-                # Some filesystems take the flag at open and refuse the write: all of it
-                # is written again through the cache, from where this run began.
+                # Some filesystems take the flag at open and refuse the write: the run is
+                # written again through the cache, from where it began.
                 if exc.errno != errno.EINVAL:
                     raise
-            if data:  # the last partial page, or the whole run when refused
+                self.direct = False  # remembered by the storage for the next uploads
                 self._stop_direct()
+            else:
+                data = data[aligned:]
+                if data:  # the last partial page
+                    self._stop_direct()
         self._write_at(data)
 
     def _write_at(self, data: memoryview) -> None:
