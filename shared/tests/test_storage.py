@@ -308,3 +308,45 @@ async def test_a_request_cancelled_while_a_run_is_written_leaves_nothing(
         await upload
 
     assert leftovers(tmp_path) == []
+
+
+async def test_a_drawn_document_is_stored_in_one_hop_and_kept_in_the_page_cache(
+    tmp_path: Path,
+) -> None:
+    data = big_pdf(137_000)  # a receipt's size
+    drawn_in: list[int] = []
+
+    def draw() -> bytes:
+        drawn_in.append(threading.get_ident())
+        return data
+
+    stored, document = await LocalStorage(tmp_path).put_drawn("documents/r.pdf", draw)
+
+    assert len(drawn_in) == 1
+    assert drawn_in[0] != threading.get_ident()  # off the event loop
+    assert document == data
+    assert stored.size == len(data)
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert stored.content_type == "application/pdf"
+    assert (tmp_path / "documents/r.pdf").read_bytes() == data
+    # Read back soon (downloads, checks): every page stays in the cache.
+    resident, pages = resident_pages(tmp_path / "documents/r.pdf")
+    assert resident == pages
+    assert leftovers(tmp_path) == [tmp_path / "documents/r.pdf"]
+
+
+async def test_a_drawn_document_of_a_refused_type_or_a_failing_drawing_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    storage = LocalStorage(tmp_path)
+
+    def broken() -> bytes:
+        raise ValueError("no font")
+
+    with pytest.raises(FileTypeRefused):
+        await storage.put_drawn("documents/x.pdf", lambda: WINDOWS_PROGRAM)
+    with pytest.raises(ValueError, match="no font"):
+        await storage.put_drawn("documents/y.pdf", broken)
+    with pytest.raises(InvalidStorageKey):
+        await storage.put_drawn("../escape.pdf", lambda: PDF)
+    assert leftovers(tmp_path) == []

@@ -176,3 +176,14 @@ def test_s3_urls_carry_the_options_and_never_credentials() -> None:
         S3Location.from_url("s3://bucket/prefix?part_mib=1")
     with pytest.raises(ValueError, match="unknown"):
         S3Location.from_url("s3://bucket/prefix?colour=blue")
+
+
+async def test_a_drawn_document_is_stored_and_returned(storage: S3Storage) -> None:
+    data = pdf_of(137_000)
+
+    stored, document = await storage.put_drawn("documents/r.pdf", lambda: data)
+
+    assert document == data
+    assert stored.sha256 == hashlib.sha256(data).hexdigest()
+    assert await objects(storage) == ["files/documents/r.pdf"]
+    assert b"".join([chunk async for chunk in storage.read("documents/r.pdf")]) == data

@@ -23,7 +23,7 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Collection
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -157,6 +157,17 @@ class Storage(Protocol):
         """
         ...
 
+    async def put_drawn(
+        self, key: str, draw: Callable[[], bytes], *, accept: Collection[str] = DOCUMENT_TYPES
+    ) -> tuple[StoredObject, bytes]:
+        """Store the document `draw` returns, `draw` being called in a worker thread (drawing
+        and signing block); returns what was stored and the document.
+
+        For what the platform issues: small, whole at once, and read back (downloads,
+        checks), so a local folder keeps it in the page cache. Raises as `put` does.
+        """
+        ...
+
     def read(self, key: str, *, chunk_bytes: int = CHUNK_BYTES) -> AsyncIterator[bytes]:
         """The object's bytes, chunk by chunk; FileNotFoundError when absent."""
         ...
@@ -269,6 +280,34 @@ class LocalStorage:
         finally:
             self._direct = scratch.direct
         return measured.stored(key)
+
+    async def put_drawn(
+        self, key: str, draw: Callable[[], bytes], *, accept: Collection[str] = DOCUMENT_TYPES
+    ) -> tuple[StoredObject, bytes]:
+        # One hop: drawn, measured, written through the cache, made durable and renamed.
+        return await asyncio.to_thread(self._put_drawn, key, self.path(key), draw, accept)
+
+    def _put_drawn(
+        self, key: str, target: Path, draw: Callable[[], bytes], accept: Collection[str]
+    ) -> tuple[StoredObject, bytes]:
+        data = draw()
+        measured = _Measured(max_bytes=len(data), accept=accept)
+        measured.take(data)
+        measured.finish()
+        self._scratch.mkdir(parents=True, exist_ok=True)
+        scratch = self._scratch / uuid.uuid4().hex
+        try:
+            with scratch.open("xb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(scratch, target)
+        except BaseException:
+            scratch.unlink(missing_ok=True)
+            raise
+        _sync_directory(target.parent)
+        return measured.stored(key), data
 
     @staticmethod
     async def _gather(scratch: _ScratchFile, data: bytes) -> None:
@@ -383,13 +422,7 @@ class _ScratchFile:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self.path, target)
             self._give_back_buffer()
-        # The rename itself must survive a crash, or a committed row could point at nothing.
-        with contextlib.suppress(OSError):
-            directory = os.open(target.parent, os.O_RDONLY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
+        _sync_directory(target.parent)
 
     def discard(self) -> None:
         with self._lock:
@@ -456,6 +489,17 @@ class _ScratchFile:
         if self._buffer is not None:
             buffer, self._buffer = self._buffer, None
             self._buffers.give_back(buffer)
+
+
+def _sync_directory(folder: Path) -> None:
+    """Make a rename into `folder` durable: it must survive a crash, or a committed row
+    could point at nothing."""
+    with contextlib.suppress(OSError):
+        directory = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
 
 
 def open_storage(url: str) -> Storage:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterable, AsyncIterator, Collection
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -183,6 +183,13 @@ class S3Storage:
             raise
         return measured.stored(key)
 
+    async def put_drawn(
+        self, key: str, draw: Callable[[], bytes], *, accept: Collection[str] = DOCUMENT_TYPES
+    ) -> tuple[StoredObject, bytes]:
+        data = await asyncio.to_thread(draw)
+        stored = await self.put(key, _whole(data), max_bytes=len(data), accept=accept)
+        return stored, data
+
     async def read(self, key: str, *, chunk_bytes: int = CHUNK_BYTES) -> AsyncIterator[bytes]:
         client = await self.client()
         try:
@@ -212,3 +219,7 @@ class S3Storage:
 
 def _absent(error: ClientError) -> bool:
     return str(error.response.get("Error", {}).get("Code")) in _ABSENT
+
+
+async def _whole(data: bytes) -> AsyncIterator[bytes]:
+    yield data

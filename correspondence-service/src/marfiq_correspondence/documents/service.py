@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -61,19 +61,27 @@ def administration_identity(pki: PlatformPki, administration: Mapping[str, Any])
     )
 
 
-async def _once(data: bytes) -> AsyncIterator[bytes]:
-    yield data
+class _Signing:
+    """Draws and signs a document where the storage calls it, in a worker thread, with the
+    signer's identity loaded there too (cached; the first use reads or makes a key); the
+    identity is kept for the registry entry."""
 
+    def __init__(
+        self, spec: DocumentSpec, reason: str, signer: Callable[[], SigningIdentity]
+    ) -> None:
+        self._spec = spec
+        self._reason = reason
+        self._signer = signer
+        self._identity: SigningIdentity | None = None
 
-def _render_and_sign(spec: DocumentSpec, identity: SigningIdentity, reason: str) -> bytes:
-    return issue_pdf(spec, identity, reason=reason)
+    def __call__(self) -> bytes:
+        self._identity = self._signer()
+        return issue_pdf(self._spec, self._identity, reason=self._reason)
 
-
-def _sign_receipt(
-    spec: DocumentSpec, pki: PlatformPki, settings: CorrespondenceSettings, reason: str
-) -> tuple[SigningIdentity, bytes]:
-    identity = platform_identity(pki, settings)
-    return identity, issue_pdf(spec, identity, reason=reason)
+    @property
+    def identity(self) -> SigningIdentity:
+        assert self._identity is not None, "read once the document was drawn"
+        return self._identity
 
 
 def receipt_entry(
@@ -127,16 +135,17 @@ async def draw_receipt(
     its own, and the entry takes the first recorded (one conditional UPDATE).
     """
     spec = receipt_spec(content, code=code, url=verification_url(settings, code))
-    reason = f"Accusé de réception {reference}"
-    # One hop to a worker thread for the identity and the drawing (the identity is cached).
-    identity, pdf = await asyncio.to_thread(_sign_receipt, spec, pki, settings, reason)
+    signing = _Signing(
+        spec, f"Accusé de réception {reference}", lambda: platform_identity(pki, settings)
+    )
     key = f"documents/{code}-{secrets.token_hex(4)}.pdf"
-    stored = await storage.put(key, _once(pdf), max_bytes=len(pdf), accept={PDF})
+    # One worker-thread hop for a local folder: drawn, signed, stored.
+    stored, pdf = await storage.put_drawn(key, signing, accept={PDF})
     values = {
         "sha256": stored.sha256,
         "size": stored.size,
         "storage_key": stored.key,
-        "signed_by": identity.subject[:300],
+        "signed_by": signing.identity.subject[:300],
         "signed_at": now,
     }
     recorded = False
@@ -208,10 +217,12 @@ async def issue_answer(
         "issuer_ar": administration["name_ar"],
     }
     spec = answer_spec(content, code=code, url=verification_url(settings, code))
-    identity = await asyncio.to_thread(administration_identity, pki, administration)
-    reason = f"Réponse au courrier {reference}"
-    pdf = await asyncio.to_thread(_render_and_sign, spec, identity, reason)
-    stored = await storage.put(storage_key(code), _once(pdf), max_bytes=len(pdf), accept={PDF})
+    signing = _Signing(
+        spec,
+        f"Réponse au courrier {reference}",
+        lambda: administration_identity(pki, administration),
+    )
+    stored, _ = await storage.put_drawn(storage_key(code), signing, accept={PDF})
     values = {
         "code": code,
         "kind": "answer",
@@ -225,7 +236,7 @@ async def issue_answer(
         "sha256": stored.sha256,
         "size": stored.size,
         "storage_key": stored.key,
-        "signed_by": identity.subject[:300],
+        "signed_by": signing.identity.subject[:300],
         "signed_at": now,
     }
     await repository.add(session, values)
