@@ -163,8 +163,8 @@ class Storage(Protocol):
         """Store the document `draw` returns, `draw` being called in a worker thread (drawing
         and signing block); returns what was stored and the document.
 
-        For what the platform issues: small, whole at once, and read back (downloads,
-        checks), so a local folder keeps it in the page cache. Raises as `put` does.
+        For what the platform issues, whole at once: a local folder draws, measures and
+        writes it in one hop. Raises as `put` does.
         """
         ...
 
@@ -284,7 +284,7 @@ class LocalStorage:
     async def put_drawn(
         self, key: str, draw: Callable[[], bytes], *, accept: Collection[str] = DOCUMENT_TYPES
     ) -> tuple[StoredObject, bytes]:
-        # One hop: drawn, measured, written through the cache, made durable and renamed.
+        # One hop: drawn, measured, written (as uploads are), made durable and renamed.
         return await asyncio.to_thread(self._put_drawn, key, self.path(key), draw, accept)
 
     def _put_drawn(
@@ -292,21 +292,20 @@ class LocalStorage:
     ) -> tuple[StoredObject, bytes]:
         data = draw()
         measured = _Measured(max_bytes=len(data), accept=accept)
-        measured.take(data)
-        measured.finish()
-        self._scratch.mkdir(parents=True, exist_ok=True)
-        scratch = self._scratch / uuid.uuid4().hex
+        scratch = _ScratchFile(self._scratch, self._buffers, direct=self._direct)
         try:
-            with scratch.open("xb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(scratch, target)
+            for ready in (measured.take(data), measured.finish()):
+                rest = memoryview(ready)
+                while rest:
+                    if scratch.full:
+                        scratch.flush()
+                    rest = scratch.gather(rest)
+            scratch.publish(target)
         except BaseException:
-            scratch.unlink(missing_ok=True)
+            scratch.discard()
             raise
-        _sync_directory(target.parent)
+        finally:
+            self._direct = scratch.direct
         return measured.stored(key), data
 
     @staticmethod
