@@ -42,6 +42,13 @@ def updated() -> AdministrationUpdated:
     return AdministrationUpdated(**created().model_dump())
 
 
+def driver_consumer(database: Database, service: Any, handle: Any) -> Consumer:
+    """The consumer of queue "q" applying AdministrationCreated with `handle` on the driver."""
+    return Consumer(
+        database, service.inbox, {AdministrationCreated.type: DriverHandler(handle)}, queue="q"
+    )
+
+
 async def inbox_ids(service: Any) -> set[uuid.UUID]:
     async with service.database.sessionmaker() as session:
         return set((await session.execute(select(service.inbox.c.id))).scalars())
@@ -59,12 +66,7 @@ async def test_a_driver_batch_commits_the_inbox_and_the_handlers_writes_together
         if event.id in failing:
             raise RuntimeError("refused after writing")
 
-    consumer = Consumer(
-        service.database,
-        service.inbox,
-        {AdministrationCreated.type: DriverHandler(handle)},
-        queue="q",
-    )
+    consumer = driver_consumer(service.database, service, handle)
     good = [delivery(created()) for _ in range(3)]
     assert await consumer(good) == [None, None, None]
     assert len(given) == 3
@@ -87,12 +89,7 @@ async def test_a_redelivered_event_is_skipped_on_the_driver_path(service: Any) -
         handled.append(event.id)
         await service.apply(transaction, event, data)
 
-    consumer = Consumer(
-        service.database,
-        service.inbox,
-        {AdministrationCreated.type: DriverHandler(handle)},
-        queue="q",
-    )
+    consumer = driver_consumer(service.database, service, handle)
     first, second = delivery(created()), delivery(created())
     assert await consumer([first]) == [None]
     # Again after a lost ack, and twice within one batch.
@@ -173,12 +170,7 @@ async def test_a_driver_handler_may_join_a_session_to_its_transaction(service: A
         in_transaction_at_wake_up.append(given[-1].driver.is_in_transaction())
 
     undo = on_outbox_commit(service.source, wake)
-    consumer = Consumer(
-        service.database,
-        service.inbox,
-        {AdministrationCreated.type: DriverHandler(handle)},
-        queue="q",
-    )
+    consumer = driver_consumer(service.database, service, handle)
     try:
         refuse = True
         [outcome] = await consumer([delivery(created())])
@@ -211,12 +203,7 @@ async def test_a_failing_event_in_a_driver_batch_is_isolated_by_halves(
             tries.append(1)
             raise ValueError("cannot apply this one")
 
-    consumer = Consumer(
-        service.database,
-        service.inbox,
-        {AdministrationCreated.type: DriverHandler(handle)},
-        queue="q",
-    )
+    consumer = driver_consumer(service.database, service, handle)
     outcomes = await consumer(batch)
 
     assert [o is None for o in outcomes] == [True] * 5 + [False] + [True] * 2
@@ -274,9 +261,7 @@ async def test_a_connection_lost_on_the_driver_path_waits_for_the_database(
         await asyncio.sleep(0.2)  # the connection is cut meanwhile (the first time)
         await service.apply(transaction, event, data)
 
-    consumer = Consumer(
-        database, service.inbox, {AdministrationCreated.type: DriverHandler(handle)}, queue="q"
-    )
+    consumer = driver_consumer(database, service, handle)
     batch = [delivery(created()) for _ in range(3)]
     consuming = asyncio.create_task(consumer(batch))
     await inside.wait()
